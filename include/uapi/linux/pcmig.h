@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pcmig: live migration of KVM virtual machines as a kernel service.
+ *
+ * Generic netlink family "pcmig", version 1.  The same family is described
+ * in Documentation/netlink/specs/pcmig.yaml; keep both in step.
+ */
+#ifndef _UAPI_LINUX_PCMIG_H
+#define _UAPI_LINUX_PCMIG_H
+
+#define PCMIG_GENL_NAME		"pcmig"
+#define PCMIG_GENL_VERSION	1
+#define PCMIG_MCGRP_EVENTS	"events"
+
+/* Version of the migration stream spoken by the module (see stream.rst). */
+#define PCMIG_STREAM_VERSION	1
+
+/* Largest device-state blob a session accepts (precopy-only state). */
+#define PCMIG_DEVSTATE_MAX	(16U << 20)
+/* Largest piece of device state carried by one netlink attribute. */
+#define PCMIG_DEVSTATE_CHUNK	(32U << 10)
+/* Longest reason string reported for a failed session, including NUL. */
+#define PCMIG_REASON_MAX	256
+
+/* Capabilities (bit numbers of PCMIG_A_CAPS). */
+enum pcmig_cap {
+	PCMIG_CAP_POSTCOPY_RAM,
+	PCMIG_CAP_POSTCOPY_BITMAPS,
+
+	__PCMIG_CAP_COUNT
+};
+
+#define PCMIG_CAPS_ALL		((1U << __PCMIG_CAP_COUNT) - 1)
+#define PCMIG_CAPS_POSTCOPY	((1U << PCMIG_CAP_POSTCOPY_RAM) | \
+				 (1U << PCMIG_CAP_POSTCOPY_BITMAPS))
+
+enum pcmig_role {
+	PCMIG_ROLE_SOURCE = 1,
+	PCMIG_ROLE_DESTINATION,
+};
+
+/*
+ * Session phases.  A session moves forward only:
+ * setup -> precopy -> stopped -> [postcopy ->] completed,
+ * and from any phase before completed to failed or cancelled.
+ */
+enum pcmig_phase {
+	PCMIG_PHASE_SETUP = 1,
+	PCMIG_PHASE_PRECOPY,
+	PCMIG_PHASE_STOPPED,
+	PCMIG_PHASE_POSTCOPY,
+	PCMIG_PHASE_COMPLETED,
+	PCMIG_PHASE_FAILED,
+	PCMIG_PHASE_CANCELLED,
+};
+
+/* Sort of state a provider holds (rule S1). */
+enum pcmig_sort {
+	PCMIG_SORT_PRECOPY_ONLY = 1,
+	PCMIG_SORT_COMPATIBLE,
+	PCMIG_SORT_POSTCOPY_ONLY,
+};
+
+/* Why an event was sent (PCMIG_A_EVENT). */
+enum pcmig_event {
+	PCMIG_EVENT_PHASE = 1,	/* the session changed phase */
+	PCMIG_EVENT_PROGRESS,	/* periodic progress while data moves */
+	PCMIG_EVENT_DESTROYED,	/* the session is gone */
+};
+
+enum pcmig_attr {
+	PCMIG_A_UNSPEC,
+	PCMIG_A_PAD,
+	PCMIG_A_VERSION,		/* u32: family version */
+	PCMIG_A_STREAM_VERSION,		/* u32: stream protocol version */
+	PCMIG_A_CAPS_SUPPORTED,		/* u32: capability mask */
+	PCMIG_A_CAPS,			/* u32: capability mask */
+	PCMIG_A_SESSION_ID,		/* u32 */
+	PCMIG_A_ROLE,			/* u32: enum pcmig_role */
+	PCMIG_A_PHASE,			/* u32: enum pcmig_phase */
+	PCMIG_A_MAX_BANDWIDTH,		/* u64: bytes/s, 0 = unlimited */
+	PCMIG_A_DOWNTIME_LIMIT,		/* u32: ms */
+	PCMIG_A_MAX_POSTCOPY_BANDWIDTH,	/* u64: bytes/s, 0 = unlimited */
+	PCMIG_A_SOCK_FD,		/* u32: fd of a connected stream socket */
+	PCMIG_A_DATA,			/* binary: device-state piece */
+	PCMIG_A_OFFSET,			/* u64: offset into device state */
+	PCMIG_A_DEVSTATE_SIZE,		/* u64: bytes of device state held */
+	PCMIG_A_REASON,			/* string: why the session failed */
+	PCMIG_A_POSTCOPY_REQUESTED,	/* flag: start-postcopy was issued */
+	PCMIG_A_EVENT,			/* u32: enum pcmig_event */
+	PCMIG_A_STATS,			/* nest: PCMIG_STAT_* */
+	PCMIG_A_SESSIONS_MAX,		/* u32: sessions allowed per netns */
+
+	__PCMIG_A_MAX
+};
+
+#define PCMIG_A_MAX (__PCMIG_A_MAX - 1)
+
+enum pcmig_stat {
+	PCMIG_STAT_UNSPEC,
+	PCMIG_STAT_PAD,
+	PCMIG_STAT_BYTES_SENT,		/* u64: stream bytes written */
+	PCMIG_STAT_BYTES_RECEIVED,	/* u64: stream bytes read */
+	PCMIG_STAT_BYTES_REMAINING,	/* u64: state still to send */
+	PCMIG_STAT_BANDWIDTH,		/* u64: measured bytes/s */
+	PCMIG_STAT_PASSES,		/* u32: precopy passes done */
+	PCMIG_STAT_ELAPSED_MS,		/* u64: since start */
+	PCMIG_STAT_DOWNTIME_MS,		/* u64: stopped phase length */
+	PCMIG_STAT_EXPECTED_DOWNTIME_MS,	/* u64: estimate for the rest */
+
+	__PCMIG_STAT_MAX
+};
+
+#define PCMIG_STAT_MAX (__PCMIG_STAT_MAX - 1)
+
+enum pcmig_cmd {
+	PCMIG_CMD_UNSPEC,
+	PCMIG_CMD_GET_INFO,		/* module info and capabilities */
+	PCMIG_CMD_SESSION_NEW,		/* role [caps] [params] -> id */
+	PCMIG_CMD_SESSION_DEL,		/* id */
+	PCMIG_CMD_SESSION_GET,		/* id, or dump all in this netns */
+	PCMIG_CMD_SESSION_SET,		/* id [caps] [params], setup only */
+	PCMIG_CMD_SOCK_ATTACH,		/* id sock-fd, setup only */
+	PCMIG_CMD_DEVSTATE_PUT,		/* id offset data, source, setup */
+	PCMIG_CMD_DEVSTATE_GET,		/* id -> dump of data pieces */
+	PCMIG_CMD_START,		/* id */
+	PCMIG_CMD_START_POSTCOPY,	/* id (rule S3) */
+	PCMIG_CMD_CANCEL,		/* id */
+	PCMIG_CMD_EVENT,		/* multicast notification */
+
+	__PCMIG_CMD_MAX
+};
+
+#define PCMIG_CMD_MAX (__PCMIG_CMD_MAX - 1)
+
+#endif /* _UAPI_LINUX_PCMIG_H */

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Source side of a migration: the session worker that drives the phases
+ * and writes the stream.
+ *
+ * State is held by providers, each of one sort (rule S1).  Compatible
+ * state is iterated in precopy passes until pcmig_decide() (rule S2) says
+ * to stop; precopy-only state goes in the stopped phase; postcopy-only
+ * state goes in the stopped phase or, when S2 chose it, after the
+ * destination has started.
+ */
+#include <linux/kthread.h>
+#include <linux/sched.h>
+
+#include "devstate.h"
+#include "phase.h"
+#include "session.h"
+#include "stream.h"
+#include "wire.h"
+
+struct pcmig_provider {
+	const char *name;
+	enum pcmig_sort sort;
+	u64 (*pending)(struct pcmig_session *s);
+	/* Send what the provider holds now (one pass for compatible state). */
+	int (*save)(struct pcmig_session *s);
+};
+
+static const struct pcmig_provider pcmig_providers[] = {
+	{
+		.name = "device",
+		.sort = PCMIG_SORT_PRECOPY_ONLY,
+		.pending = pcmig_devstate_pending,
+		.save = pcmig_devstate_save,
+	},
+};
+
+static struct pcmig_pending pending_of(struct pcmig_session *s)
+{
+	struct pcmig_pending p = {};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(pcmig_providers); i++) {
+		const struct pcmig_provider *pr = &pcmig_providers[i];
+		u64 n = pr->pending(s);
+
+		if (pr->sort == PCMIG_SORT_PRECOPY_ONLY)
+			p.precopy_only += n;
+		else if (pr->sort == PCMIG_SORT_COMPATIBLE)
+			p.compatible += n;
+		else
+			p.postcopy_only += n;
+	}
+	s->stats.bytes_remaining = p.precopy_only + p.compatible +
+				   p.postcopy_only;
+	return p;
+}
+
+static int save_sort(struct pcmig_session *s, enum pcmig_sort sort)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(pcmig_providers); i++) {
+		const struct pcmig_provider *pr = &pcmig_providers[i];
+
+		if (pr->sort != sort || !pr->pending(s))
+			continue;
+		err = pr->save(s);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static u64 expected_downtime_ms(u64 bytes, u64 bandwidth)
+{
+	return bandwidth ? div64_u64(bytes * 1000, bandwidth) : 0;
+}
+
+/* Precopy passes until rule S2 lets the source stop. */
+static int run_precopy(struct pcmig_session *s, enum pcmig_decision *out)
+{
+	struct pcmig_phase_input in = {};
+	enum pcmig_decision d;
+	int err;
+
+	for (;;) {
+		in.pending = pending_of(s);
+		in.caps = s->caps;
+		in.postcopy_requested = READ_ONCE(s->postcopy_requested);
+		in.precopy_exhausted = !in.pending.compatible;
+		in.bandwidth = s->stats.passes ? s->stats.bandwidth : 0;
+		in.downtime_limit_ms = READ_ONCE(s->downtime_limit_ms);
+		s->stats.expected_downtime_ms =
+			expected_downtime_ms(in.pending.precopy_only +
+					     in.pending.compatible,
+					     in.bandwidth);
+		d = pcmig_decide(&in);
+		if (d != PCMIG_GO_ON_PRECOPY)
+			break;
+		err = save_sort(s, PCMIG_SORT_COMPATIBLE);
+		if (err)
+			return err;
+		s->stats.passes++;
+		pcmig_session_progress(s, true);
+	}
+	*out = d;
+	return 0;
+}
+
+static void source_fail(struct pcmig_session *s, int err, const char *what)
+{
+	if (pcmig_session_aborted(s)) {
+		if (s->cancel_requested) {
+			pcmig_send_last_word(s, PCMIG_SEC_CONTROL,
+					     PCMIG_CTL_CANCEL,
+					     "cancelled on the source");
+			pcmig_session_end(s, PCMIG_PHASE_CANCELLED,
+					  "cancelled by user");
+		}
+		return;	/* teardown sets its own reason */
+	}
+	pcmig_session_end(s, PCMIG_PHASE_FAILED, "%s: %s", what,
+			  pcmig_io_error(err));
+}
+
+static int wait_return_path(struct pcmig_session *s, struct pcmig_rx *rx,
+			    u32 until)
+{
+	u8 hdr[PCMIG_WIRE_FRAME_HDR_LEN];
+	u8 payload[PCMIG_WIRE_REASON_MAX + 1];
+	struct pcmig_wire_frame f;
+	enum pcmig_rx_act act;
+	const char *why;
+	u64 arg;
+	int err;
+
+	for (;;) {
+		err = pcmig_recv(s, hdr, sizeof(hdr));
+		if (err) {
+			source_fail(s, err, "return path");
+			return err;
+		}
+		err = pcmig_rx_frame_hdr(rx, hdr, &f, &why);
+		if (!err) {
+			err = pcmig_recv(s, payload, f.length);
+			if (err) {
+				source_fail(s, err, "return path");
+				return err;
+			}
+			err = pcmig_rx_frame(rx, &f, payload, &act, &arg,
+					     &why);
+		}
+		if (err) {
+			pcmig_session_end(s, PCMIG_PHASE_FAILED,
+					  "bad return path: %s", why);
+			return err;
+		}
+		if (act == PCMIG_RX_PEER_FAILED) {
+			payload[f.length] = '\0';
+			pcmig_session_end(s, PCMIG_PHASE_FAILED,
+					  "destination failed: %s", payload);
+			return -EPROTO;
+		}
+		if (act == PCMIG_RX_COMPLETE)
+			return 0;
+		if (act == PCMIG_RX_ACK && arg == until)
+			return 0;
+	}
+}
+
+static int send_phase(struct pcmig_session *s, u32 phase)
+{
+	u8 buf[4];
+
+	put_unaligned_be32(phase, buf);
+	pcmig_session_set_phase(s, phase);
+	return pcmig_send_frame(s, PCMIG_SEC_CONTROL, PCMIG_CTL_PHASE, buf,
+				sizeof(buf));
+}
+
+int pcmig_source_main(void *data)
+{
+	struct pcmig_session *s = data;
+	enum pcmig_decision d;
+	struct pcmig_rx rx;
+	int err;
+
+	pcmig_stream_setup(s);
+	pcmig_rx_init(&rx, true);
+	err = pcmig_send_preamble(s, PCMIG_WIRE_MAGIC);
+	if (err) {
+		source_fail(s, err, "sending stream preamble");
+		return err;
+	}
+	s->tx_broken = false;
+
+	/* The destination answers with its own preamble on the return path. */
+	{
+		u8 pre[PCMIG_WIRE_PREAMBLE_LEN];
+		const char *why;
+
+		err = pcmig_recv(s, pre, sizeof(pre));
+		if (err) {
+			source_fail(s, err, "waiting for the destination");
+			return err;
+		}
+		err = pcmig_rx_preamble(&rx, pre, s->caps, &why);
+		if (err) {
+			pcmig_session_end(s, PCMIG_PHASE_FAILED,
+					  "bad return path: %s", why);
+			return err;
+		}
+	}
+
+	err = run_precopy(s, &d);
+	if (err) {
+		source_fail(s, err, "precopy");
+		return err;
+	}
+
+	s->stopped_at = ktime_get();
+	err = send_phase(s, PCMIG_PHASE_STOPPED);
+	if (!err)
+		err = save_sort(s, PCMIG_SORT_PRECOPY_ONLY);
+	if (!err)
+		err = save_sort(s, PCMIG_SORT_COMPATIBLE);
+	if (!err && d == PCMIG_GO_STOP_POSTCOPY) {
+		err = send_phase(s, PCMIG_PHASE_POSTCOPY);
+		if (err) {
+			source_fail(s, err, "sending the stream");
+			return err;
+		}
+		/* Downtime ends when the destination says it runs. */
+		err = wait_return_path(s, &rx, PCMIG_PHASE_POSTCOPY);
+		if (err)
+			return err;
+		s->stats.downtime_ms = ktime_ms_delta(ktime_get(),
+						      s->stopped_at);
+	}
+	if (!err)
+		err = save_sort(s, PCMIG_SORT_POSTCOPY_ONLY);
+	if (!err)
+		err = pcmig_send_frame(s, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS,
+				       NULL, 0);
+	if (err) {
+		source_fail(s, err, "sending the stream");
+		return err;
+	}
+	pending_of(s);
+	err = wait_return_path(s, &rx, 0);
+	if (err)
+		return err;
+	if (d != PCMIG_GO_STOP_POSTCOPY)
+		s->stats.downtime_ms = ktime_ms_delta(ktime_get(),
+						      s->stopped_at);
+	pcmig_session_complete(s);
+	return 0;
+}

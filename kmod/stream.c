@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Socket I/O for the session workers.
+ *
+ * The socket gets one-second send and receive timeouts, so a worker blocked
+ * on a silent or stalled peer wakes up regularly to look at s->stopping.
+ * That keeps cancel, session teardown and module unload bounded without
+ * racing a shutdown() against a worker that may still want to tell the
+ * peer why it stops.
+ */
+#include <linux/math64.h>
+#include <linux/net.h>
+#include <linux/sched.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+
+#include "phase.h"
+#include "session.h"
+#include "stream.h"
+#include "wire.h"
+
+#define PCMIG_IO_POLL		HZ
+#define PCMIG_RATE_WINDOW_NS	NSEC_PER_SEC
+
+void pcmig_stream_setup(struct pcmig_session *s)
+{
+	struct sock *sk = s->sock->sk;
+
+	lock_sock(sk);
+	sk->sk_sndtimeo = PCMIG_IO_POLL;
+	sk->sk_rcvtimeo = PCMIG_IO_POLL;
+	release_sock(sk);
+	s->rl_start = ktime_get();
+	s->rl_bytes = 0;
+}
+
+const char *pcmig_io_error(int err)
+{
+	switch (err) {
+	case -ENOTCONN:
+		return "connection closed by peer";
+	case -ECONNRESET:
+		return "connection reset by peer";
+	case -EPIPE:
+		return "connection broken";
+	case -ETIMEDOUT:
+		return "connection timed out";
+	case -EINTR:
+		return "aborted";
+	default:
+		return "socket error";
+	}
+}
+
+/*
+ * Send all of @buf.  @final: a last word to the peer (cancel or failure
+ * notice) that must not hold teardown up; give up at the first timeout.
+ */
+static int send_buf(struct pcmig_session *s, const void *buf, size_t len,
+		    bool final)
+{
+	int err = 0;
+
+	while (len && !err) {
+		struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
+		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+		int n = kernel_sendmsg(s->sock, &msg, &iov, 1, len);
+
+		if (n == -EAGAIN) {
+			if (final)
+				err = -ETIMEDOUT;
+			else if (pcmig_session_aborted(s))
+				err = -EINTR;
+			continue;
+		}
+		if (n < 0) {
+			err = n;
+			continue;
+		}
+		buf += n;
+		len -= n;
+		s->stats.bytes_sent += n;
+	}
+	/* The peer can no longer parse what follows a torn frame. */
+	if (err)
+		s->tx_broken = true;
+	return err;
+}
+
+int pcmig_recv(struct pcmig_session *s, void *buf, size_t len)
+{
+	while (len) {
+		struct kvec iov = { .iov_base = buf, .iov_len = len };
+		struct msghdr msg = { .msg_flags = 0 };
+		int n = kernel_recvmsg(s->sock, &msg, &iov, 1, len,
+				       MSG_WAITALL);
+
+		if (n == -EAGAIN) {
+			if (pcmig_session_aborted(s))
+				return -EINTR;
+			continue;
+		}
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -ENOTCONN;
+		buf += n;
+		len -= n;
+		s->stats.bytes_received += n;
+	}
+	return 0;
+}
+
+/*
+ * Pace the sender to the limit of the current phase (rule S4): account the
+ * bytes first, then sleep until the time they are due.  Idle time is not
+ * banked beyond one window, so a long pause cannot turn into a burst.
+ */
+static int rate_limit(struct pcmig_session *s, u32 len)
+{
+	u64 limit = pcmig_rate_limit(READ_ONCE(s->phase), false,
+				     READ_ONCE(s->max_bandwidth),
+				     READ_ONCE(s->max_postcopy_bandwidth));
+	ktime_t now = ktime_get();
+	s64 elapsed = ktime_to_ns(ktime_sub(now, s->rl_start));
+	u64 due;
+
+	if (limit != s->rl_limit || elapsed > PCMIG_RATE_WINDOW_NS) {
+		due = s->rl_limit ? mul_u64_u64_div_u64(s->rl_bytes,
+							NSEC_PER_SEC,
+							s->rl_limit) : 0;
+		if (limit != s->rl_limit || due < elapsed) {
+			s->rl_start = now;
+			s->rl_bytes = 0;
+			s->rl_limit = limit;
+			elapsed = 0;
+		}
+	}
+	if (!limit)
+		return 0;
+	s->rl_bytes += len;
+	due = mul_u64_u64_div_u64(s->rl_bytes, NSEC_PER_SEC, limit);
+	if (due > elapsed)
+		wait_event_timeout(s->wq, pcmig_session_aborted(s),
+				   nsecs_to_jiffies(due - elapsed));
+	return pcmig_session_aborted(s) ? -EINTR : 0;
+}
+
+static int send_frame(struct pcmig_session *s, u8 section, u8 type,
+		      const void *payload, u32 len, bool final)
+{
+	u8 hdr[PCMIG_WIRE_FRAME_HDR_LEN];
+	int err;
+
+	if (!final) {
+		if (pcmig_session_aborted(s))
+			return -EINTR;
+		err = rate_limit(s, len + sizeof(hdr));
+		if (err)
+			return err;
+	}
+	pcmig_wire_put_frame(hdr, section, type, len);
+	err = send_buf(s, hdr, sizeof(hdr), final);
+	if (!err && len)
+		err = send_buf(s, payload, len, final);
+	if (!err && !final)
+		pcmig_session_progress(s, false);
+	return err;
+}
+
+int pcmig_send_frame(struct pcmig_session *s, u8 section, u8 type,
+		     const void *payload, u32 len)
+{
+	return send_frame(s, section, type, payload, len, false);
+}
+
+/* Best effort: tell the peer why we stop, without waiting on it. */
+void pcmig_send_last_word(struct pcmig_session *s, u8 section, u8 type,
+			  const char *reason)
+{
+	if (s->tx_broken)
+		return;
+	send_frame(s, section, type, reason,
+		   min_t(size_t, strlen(reason), PCMIG_WIRE_REASON_MAX), true);
+}
+
+int pcmig_send_preamble(struct pcmig_session *s, u32 magic)
+{
+	u8 buf[PCMIG_WIRE_PREAMBLE_LEN];
+
+	pcmig_wire_put_preamble(buf, magic, s->caps);
+	return send_buf(s, buf, sizeof(buf), false);
+}

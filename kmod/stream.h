@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Moving bytes over a session's migration socket: framing, rate limits,
+ * and I/O that stays responsive to cancel and teardown.
+ */
+#ifndef _PCMIG_STREAM_H
+#define _PCMIG_STREAM_H
+
+#include <linux/types.h>
+
+struct pcmig_session;
+
+void pcmig_stream_setup(struct pcmig_session *s);
+int pcmig_send_frame(struct pcmig_session *s, u8 section, u8 type,
+		     const void *payload, u32 len);
+int pcmig_send_preamble(struct pcmig_session *s, u32 magic);
+void pcmig_send_last_word(struct pcmig_session *s, u8 section, u8 type,
+			  const char *reason);
+int pcmig_recv(struct pcmig_session *s, void *buf, size_t len);
+const char *pcmig_io_error(int err);
+
+#endif /* _PCMIG_STREAM_H */
