@@ -405,6 +405,11 @@ static int pcmig_devstate_put_doit(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* Headers and the other attributes of one DEVSTATE_GET dump message. */
+#define PCMIG_DEVSTATE_MSG_OVERHEAD					\
+	(NLMSG_HDRLEN + GENL_HDRLEN + nla_total_size(sizeof(u32)) +	\
+	 nla_total_size_64bit(sizeof(u64)) + nla_total_size(0) + NLA_ALIGNTO)
+
 static int pcmig_devstate_get_dumpit(struct sk_buff *skb,
 				     struct netlink_callback *cb)
 {
@@ -426,11 +431,17 @@ static int pcmig_devstate_get_dumpit(struct sk_buff *skb,
 	}
 	mutex_lock(&s->lock);
 	while (off < s->dev.size) {
+		/* Pieces sized to the dump buffer the reader gave us. */
+		int room = skb_tailroom(skb) - PCMIG_DEVSTATE_MSG_OVERHEAD;
 		u32 n = min_t(u64, s->dev.size - off, PCMIG_DEVSTATE_CHUNK);
-		void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-					cb->nlh->nlmsg_seq, &pcmig_family,
-					NLM_F_MULTI, PCMIG_CMD_DEVSTATE_GET);
+		void *hdr;
 
+		if (room <= 0)
+			break;
+		n = min_t(u32, n, room);
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &pcmig_family,
+				  NLM_F_MULTI, PCMIG_CMD_DEVSTATE_GET);
 		if (!hdr)
 			break;
 		if (nla_put_u32(skb, PCMIG_A_SESSION_ID, s->id) ||
@@ -609,7 +620,8 @@ static struct genl_family pcmig_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = pcmig_ops,
 	.n_ops = ARRAY_SIZE(pcmig_ops),
-	.resv_start_op = PCMIG_CMD_EVENT,
+	/* Every op is strict: no policy means no attributes accepted. */
+	.resv_start_op = PCMIG_CMD_GET_INFO,
 	.mcgrps = pcmig_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(pcmig_mcgrps),
 };

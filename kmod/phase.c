@@ -12,16 +12,26 @@
  */
 bool pcmig_fits_downtime(u64 bytes, u64 bandwidth, u32 downtime_limit_ms)
 {
+	u64 per_ms = bandwidth / 1000;
+	u64 extra = (bandwidth % 1000) * downtime_limit_ms / 1000;
 	u64 budget;
 
 	if (!bytes)
 		return true;
 	if (!bandwidth)
 		return false;
-	/* bandwidth * ms / 1000 without overflow for any u64 bandwidth */
-	budget = (bandwidth / 1000) * downtime_limit_ms +
-		 (bandwidth % 1000) * downtime_limit_ms / 1000;
-	return bytes <= budget;
+	/* A budget beyond U64_MAX holds any byte count. */
+	if (per_ms && downtime_limit_ms > U64_MAX / per_ms)
+		return true;
+	budget = per_ms * downtime_limit_ms;
+	if (budget > U64_MAX - extra)
+		return true;
+	return bytes <= budget + extra;
+}
+
+static u64 sat_add(u64 a, u64 b)
+{
+	return a + b < a ? U64_MAX : a + b;
 }
 
 enum pcmig_decision pcmig_decide(const struct pcmig_phase_input *in)
@@ -29,14 +39,20 @@ enum pcmig_decision pcmig_decide(const struct pcmig_phase_input *in)
 	const struct pcmig_pending *p = &in->pending;
 	u64 bw = in->bandwidth;
 	u32 dl = in->downtime_limit_ms;
-	u64 before_start = p->precopy_only + p->compatible;
-	u64 all = before_start + p->postcopy_only;
+	u64 before_start = sat_add(p->precopy_only, p->compatible);
+	u64 all = sat_add(before_start, p->postcopy_only);
+	/* State that must reach the destination before it starts (S1, S6). */
+	u64 must_before = p->precopy_only;
 	bool fits_all = pcmig_fits_downtime(all, bw, dl);
+
+	/* Without postcopy-ram, RAM cannot follow the destination's start. */
+	if (!(in->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))
+		must_before = before_start;
 
 	/* S2: all four clauses must hold to start postcopy. */
 	if ((in->caps & PCMIG_CAPS_POSTCOPY) &&			/* (1) */
 	    !fits_all &&						/* (2) */
-	    pcmig_fits_downtime(p->precopy_only, bw, dl) &&		/* (3) */
+	    pcmig_fits_downtime(must_before, bw, dl) &&		/* (3) */
 	    (in->postcopy_requested ||					/* (4a) */
 	     pcmig_fits_downtime(before_start, bw, dl)))		/* (4b) */
 		return PCMIG_GO_STOP_POSTCOPY;

@@ -347,6 +347,12 @@ static void session_end(struct pcmig_session *s, u32 phase,
 	if (s->started)
 		update_stats(s);
 	strscpy(s->reason, reason, sizeof(s->reason));
+	/*
+	 * Userspace may still hold a descriptor of the socket: shut it down
+	 * so the peer learns at once that this side gave up.
+	 */
+	if (phase != PCMIG_PHASE_COMPLETED && s->sock)
+		kernel_sock_shutdown(s->sock, SHUT_RDWR);
 	mutex_unlock(&s->lock);
 	pcmig_nl_notify(s, PCMIG_EVENT_PHASE);
 }

@@ -71,9 +71,6 @@ struct pcmig_session {
 	u64 rl_limit;
 };
 
-#define PCMIG_DOWNTIME_LIMIT_DEFAULT	300	/* ms, as QEMU */
-#define PCMIG_DOWNTIME_LIMIT_MAX	(2000 * 1000)	/* ms */
-
 extern unsigned int pcmig_sessions_max;
 
 static inline bool pcmig_phase_ended(u32 phase)

@@ -177,6 +177,11 @@ static int rx_return(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 			*why = "return path acknowledges an invalid phase";
 			return -EPROTO;
 		}
+		if (phase == PCMIG_PHASE_POSTCOPY &&
+		    !(rx->caps & PCMIG_CAPS_POSTCOPY)) {
+			*why = "return path acknowledges postcopy without a postcopy capability";
+			return -EPROTO;
+		}
 		if (phase <= rx->phase) {
 			*why = "return path acknowledges phases out of order";
 			return -EPROTO;
@@ -215,7 +220,7 @@ static int rx_control(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 				return -EPROTO;
 			}
 			/* S1: precopy-only state must be complete first. */
-			if (rx->dev_begun && !rx->dev_done) {
+			if (!rx->dev_done) {
 				*why = "postcopy before device state completed";
 				return -EPROTO;
 			}

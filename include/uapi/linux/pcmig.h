@@ -19,6 +19,10 @@
 #define PCMIG_DEVSTATE_MAX	(16U << 20)
 /* Largest piece of device state carried by one netlink attribute. */
 #define PCMIG_DEVSTATE_CHUNK	(32U << 10)
+/* Downtime limit (PCMIG_A_DOWNTIME_LIMIT, ms): default and bounds. */
+#define PCMIG_DOWNTIME_LIMIT_DEFAULT	300
+#define PCMIG_DOWNTIME_LIMIT_MAX	2000000
+
 /* Longest reason string reported for a failed session, including NUL. */
 #define PCMIG_REASON_MAX	256
 

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The data path of pcmig, end to end inside one host: a source and a
+ * destination session joined by a connected socket pair, and hostile
+ * streams written by hand at a destination session.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "lib/pcmig_nl.h"
+#include "wire.h"
+
+#define BLOB (3u << 20)	/* spans many frames and netlink pieces */
+
+FIXTURE(pair) {
+	struct tnl nl;
+	uint32_t src, dst;
+	int sp[2];
+	unsigned char *blob;
+};
+
+FIXTURE_SETUP(pair)
+{
+	unsigned int i;
+
+	ASSERT_EQ(0, tnl_open(&self->nl));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, self->sp));
+	self->blob = malloc(BLOB);
+	ASSERT_NE(NULL, self->blob);
+	srandom(42);
+	for (i = 0; i < BLOB; i++)
+		self->blob[i] = random();
+}
+
+FIXTURE_TEARDOWN(pair)
+{
+	free(self->blob);
+	close(self->sp[0]);
+	close(self->sp[1]);
+	tnl_close(&self->nl);
+}
+
+/* Both sessions of a migration over the socket pair; 0 or -errno. */
+static int make_pair(FIXTURE_DATA(pair) *self, uint32_t caps, size_t blob)
+{
+	int err;
+
+	err = tnl_new(&self->nl, PCMIG_ROLE_SOURCE, caps, &self->src);
+	if (!err)
+		err = tnl_new(&self->nl, PCMIG_ROLE_DESTINATION, caps,
+			      &self->dst);
+	if (!err && blob)
+		err = tnl_devstate_put(&self->nl, self->src, self->blob, blob);
+	if (!err)
+		err = tnl_attach(&self->nl, self->src, self->sp[0]);
+	if (!err)
+		err = tnl_attach(&self->nl, self->dst, self->sp[1]);
+	return err;
+}
+
+static void set_bw(struct tnl *nl, uint32_t id, uint64_t bw)
+{
+	struct tnl_req r;
+
+	tnl_req_init(nl, &r, PCMIG_CMD_SESSION_SET, false);
+	tnl_put_u32(&r, PCMIG_A_SESSION_ID, id);
+	tnl_put_u64(&r, PCMIG_A_MAX_BANDWIDTH, bw);
+	tnl_call(nl, &r, NULL, NULL);
+}
+
+TEST_F(pair, device_state_arrives_intact)
+{
+	struct tnl_session s, d;
+	unsigned char *got = malloc(BLOB);
+
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, make_pair(self, 0, BLOB)) TH_LOG("%s", self->nl.errmsg);
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->dst));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->src));
+	EXPECT_EQ(PCMIG_PHASE_COMPLETED,
+		  tnl_wait_phase(&self->nl, self->src, PCMIG_PHASE_COMPLETED,
+				 60000));
+	EXPECT_EQ(PCMIG_PHASE_COMPLETED,
+		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_COMPLETED,
+				 60000));
+	ASSERT_EQ(0, tnl_get(&self->nl, self->src, &s));
+	ASSERT_EQ(0, tnl_get(&self->nl, self->dst, &d));
+	EXPECT_STREQ("", s.reason);
+	EXPECT_STREQ("", d.reason);
+	EXPECT_EQ(BLOB, d.devstate_size);
+	EXPECT_GT(s.bytes_sent, BLOB);
+	EXPECT_EQ(s.bytes_sent, d.bytes_received);
+	ASSERT_EQ(BLOB, tnl_devstate_get(&self->nl, self->dst, got, BLOB));
+	EXPECT_EQ(0, memcmp(got, self->blob, BLOB));
+	free(got);
+}
+
+TEST_F(pair, empty_device_state)
+{
+	ASSERT_EQ(0, make_pair(self, 0, 0));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->src));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->dst));
+	EXPECT_EQ(PCMIG_PHASE_COMPLETED,
+		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_COMPLETED,
+				 20000));
+	EXPECT_EQ(PCMIG_PHASE_COMPLETED,
+		  tnl_wait_phase(&self->nl, self->src, PCMIG_PHASE_COMPLETED,
+				 20000));
+}
+
+/* Rule S3: start-postcopy in every phase of a running migration. */
+TEST_F(pair, start_postcopy_in_every_phase)
+{
+	uint32_t caps = 1 << PCMIG_CAP_POSTCOPY_BITMAPS;
+	uint32_t ph;
+
+	ASSERT_EQ(0, make_pair(self, caps, BLOB));
+	/* 3 MiB at 2 MiB/s keeps the stopped phase open for a while. */
+	set_bw(&self->nl, self->src, 2 << 20);
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->src));
+	EXPECT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START_POSTCOPY, self->src));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->dst));
+	ph = tnl_wait_phase(&self->nl, self->src, PCMIG_PHASE_STOPPED, 20000);
+	EXPECT_EQ(PCMIG_PHASE_STOPPED, ph);
+	EXPECT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START_POSTCOPY, self->src));
+	EXPECT_EQ(PCMIG_PHASE_COMPLETED,
+		  tnl_wait_phase(&self->nl, self->src, PCMIG_PHASE_COMPLETED,
+				 60000));
+	EXPECT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START_POSTCOPY, self->src));
+	EXPECT_EQ(PCMIG_PHASE_COMPLETED,
+		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_COMPLETED,
+				 20000));
+}
+
+TEST_F(pair, cancel_mid_stream_on_source)
+{
+	struct tnl_session s, d;
+
+	ASSERT_EQ(0, make_pair(self, 0, BLOB)) TH_LOG("%s", self->nl.errmsg);
+	set_bw(&self->nl, self->src, 512 << 10);
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->dst));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->src));
+	ASSERT_EQ(PCMIG_PHASE_STOPPED,
+		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_STOPPED,
+				 20000));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_CANCEL, self->src));
+	EXPECT_EQ(PCMIG_PHASE_CANCELLED,
+		  tnl_wait_phase(&self->nl, self->src, PCMIG_PHASE_CANCELLED,
+				 10000));
+	EXPECT_EQ(PCMIG_PHASE_CANCELLED,
+		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_CANCELLED,
+				 10000));
+	ASSERT_EQ(0, tnl_get(&self->nl, self->src, &s));
+	ASSERT_EQ(0, tnl_get(&self->nl, self->dst, &d));
+	EXPECT_STREQ("cancelled by user", s.reason);
+	EXPECT_NE(NULL, strstr(d.reason, "cancelled on the source")) TH_LOG("%s", d.reason);
+}
+
+TEST_F(pair, cancel_mid_stream_on_destination)
+{
+	struct tnl_session s;
+
+	ASSERT_EQ(0, make_pair(self, 0, BLOB)) TH_LOG("%s", self->nl.errmsg);
+	set_bw(&self->nl, self->src, 512 << 10);
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->dst));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->src));
+	ASSERT_EQ(PCMIG_PHASE_STOPPED,
+		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_STOPPED,
+				 20000));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_CANCEL, self->dst));
+	EXPECT_EQ(PCMIG_PHASE_CANCELLED,
+		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_CANCELLED,
+				 10000));
+	EXPECT_EQ(PCMIG_PHASE_FAILED,
+		  tnl_wait_phase(&self->nl, self->src, PCMIG_PHASE_FAILED,
+				 10000));
+	ASSERT_EQ(0, tnl_get(&self->nl, self->src, &s));
+	TH_LOG("source: %s", s.reason);
+	EXPECT_NE(0, s.reason[0]);
+}
+
+/* Deleting sessions mid-transfer, as rmmod does, leaves nothing behind. */
+TEST_F(pair, destroy_mid_stream)
+{
+	ASSERT_EQ(0, make_pair(self, 0, BLOB)) TH_LOG("%s", self->nl.errmsg);
+	set_bw(&self->nl, self->src, 256 << 10);
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->dst));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->src));
+	ASSERT_EQ(PCMIG_PHASE_STOPPED,
+		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_STOPPED,
+				 20000));
+	EXPECT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_SESSION_DEL, self->src));
+	EXPECT_EQ(PCMIG_PHASE_FAILED,
+		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_FAILED,
+				 10000));
+	EXPECT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_SESSION_DEL, self->dst));
+}
+
+/* A destination fed by hand: every hostile stream fails it cleanly. */
+FIXTURE(hostile) {
+	struct tnl nl;
+	uint32_t dst;
+	int sp[2];
+};
+
+FIXTURE_VARIANT(hostile) {
+	const char *expect;	/* part of the destination's reason */
+	unsigned char bytes[64];
+	size_t len;
+	bool close_after;	/* EOF after the bytes (truncation) */
+};
+
+#define PRE(magic, ver, len, caps, rsv)					\
+	(magic) >> 24, ((magic) >> 16) & 0xff, ((magic) >> 8) & 0xff,	\
+	(magic) & 0xff, 0, (ver), 0, (len), 0, 0, 0, (caps), 0, 0, 0, (rsv)
+#define GOOD_PRE PRE(PCMIG_WIRE_MAGIC, 1, 16, 0, 0)
+#define FRAME(sec, type, len) (sec), (type), 0, 0, 0, 0, ((len) >> 8) & 0xff, (len) & 0xff
+
+FIXTURE_VARIANT_ADD(hostile, not_pcmig) {
+	.expect = "bad magic",
+	.bytes = "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+	.len = 27,
+};
+
+FIXTURE_VARIANT_ADD(hostile, wrong_version) {
+	.expect = "version",
+	.bytes = { PRE(PCMIG_WIRE_MAGIC, 9, 16, 0, 0) },
+	.len = 16,
+};
+
+FIXTURE_VARIANT_ADD(hostile, reserved_set) {
+	.expect = "reserved",
+	.bytes = { PRE(PCMIG_WIRE_MAGIC, 1, 16, 0, 1) },
+	.len = 16,
+};
+
+FIXTURE_VARIANT_ADD(hostile, caps_mismatch) {
+	.expect = "capabilities",
+	.bytes = { PRE(PCMIG_WIRE_MAGIC, 1, 16, 1, 0) },
+	.len = 16,
+};
+
+FIXTURE_VARIANT_ADD(hostile, truncated_preamble) {
+	.expect = "closed",
+	.bytes = { 0x50, 0x43, 0x4d },
+	.len = 3,
+	.close_after = true,
+};
+
+FIXTURE_VARIANT_ADD(hostile, unknown_section) {
+	.expect = "unknown stream section",
+	.bytes = { GOOD_PRE, FRAME(9, 1, 0) },
+	.len = 24,
+};
+
+FIXTURE_VARIANT_ADD(hostile, unknown_flags) {
+	.expect = "flags",
+	.bytes = { GOOD_PRE, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS, 0, 1, 0, 0, 0, 0 },
+	.len = 24,
+};
+
+FIXTURE_VARIANT_ADD(hostile, oversized_length) {
+	.expect = "length",
+	.bytes = { GOOD_PRE, PCMIG_SEC_DEVICE, PCMIG_DEV_DATA, 0, 0,
+		   0x7f, 0xff, 0xff, 0xff },
+	.len = 24,
+};
+
+FIXTURE_VARIANT_ADD(hostile, device_data_beyond_size) {
+	.expect = "beyond",
+	.bytes = { GOOD_PRE, FRAME(PCMIG_SEC_DEVICE, PCMIG_DEV_BEGIN, 8),
+		   0, 0, 0, 0, 0, 0, 0, 2,
+		   FRAME(PCMIG_SEC_DEVICE, PCMIG_DEV_DATA, 3), 1, 2, 3 },
+	.len = 16 + 16 + 8 + 3,
+};
+
+FIXTURE_VARIANT_ADD(hostile, device_state_too_big) {
+	.expect = "larger",
+	.bytes = { GOOD_PRE, FRAME(PCMIG_SEC_DEVICE, PCMIG_DEV_BEGIN, 8),
+		   0xff, 0, 0, 0, 0, 0, 0, 0 },
+	.len = 32,
+};
+
+FIXTURE_VARIANT_ADD(hostile, truncated_payload) {
+	.expect = "closed",
+	.bytes = { GOOD_PRE, FRAME(PCMIG_SEC_DEVICE, PCMIG_DEV_BEGIN, 8),
+		   0, 0, 0, 0, 0, 0, 0, 9,
+		   FRAME(PCMIG_SEC_DEVICE, PCMIG_DEV_DATA, 9), 1, 2 },
+	.len = 16 + 16 + 8 + 2,
+	.close_after = true,
+};
+
+FIXTURE_VARIANT_ADD(hostile, eos_in_precopy) {
+	.expect = "before the stopped phase",
+	.bytes = { GOOD_PRE, FRAME(PCMIG_SEC_CONTROL, PCMIG_CTL_EOS, 0) },
+	.len = 24,
+};
+
+FIXTURE_VARIANT_ADD(hostile, postcopy_without_cap) {
+	.expect = "postcopy",
+	.bytes = { GOOD_PRE,
+		   FRAME(PCMIG_SEC_CONTROL, PCMIG_CTL_PHASE, 4), 0, 0, 0,
+		   PCMIG_PHASE_STOPPED,
+		   FRAME(PCMIG_SEC_CONTROL, PCMIG_CTL_PHASE, 4), 0, 0, 0,
+		   PCMIG_PHASE_POSTCOPY },
+	.len = 16 + 24,
+};
+
+FIXTURE_SETUP(hostile)
+{
+	ASSERT_EQ(0, tnl_open(&self->nl));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, self->sp));
+	ASSERT_EQ(0, tnl_new(&self->nl, PCMIG_ROLE_DESTINATION, 0, &self->dst));
+	ASSERT_EQ(0, tnl_attach(&self->nl, self->dst, self->sp[1]));
+	close(self->sp[1]);
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->dst));
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+	close(self->sp[0]);
+	tnl_close(&self->nl);
+}
+
+TEST_F(hostile, fails_cleanly_with_reason)
+{
+	unsigned char rp[PCMIG_WIRE_PREAMBLE_LEN];
+	struct tnl_session d;
+
+	/* The destination speaks first on the return path. */
+	ASSERT_EQ(sizeof(rp), recv(self->sp[0], rp, sizeof(rp), MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(rp, "PCMR", 4));
+	ASSERT_EQ(variant->len, write(self->sp[0], variant->bytes, variant->len));
+	if (variant->close_after)
+		shutdown(self->sp[0], SHUT_WR);
+	EXPECT_EQ(PCMIG_PHASE_FAILED,
+		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_FAILED, 10000));
+	ASSERT_EQ(0, tnl_get(&self->nl, self->dst, &d));
+	TH_LOG("reason: %s", d.reason);
+	EXPECT_NE(NULL, strstr(d.reason, variant->expect));
+}
+
+TEST_HARNESS_MAIN

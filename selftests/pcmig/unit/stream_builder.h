@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small builder of pcmig streams for the host tests and the fuzz seeds.
+ * It writes headers with the codec's own put_ helpers (kmod/wire.c) and
+ * appends payloads, so the tests check the receiver against the sender's
+ * encoding.  Host-only code: it allocates and aborts on OOM.
+ */
+#ifndef _PCMIG_STREAM_BUILDER_H
+#define _PCMIG_STREAM_BUILDER_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+struct sb {
+	u8 *b;
+	size_t n;
+	size_t cap;
+	int frames;		/* frames appended after the preamble */
+};
+
+static inline void sb_init(struct sb *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+static inline void sb_free(struct sb *s)
+{
+	free(s->b);
+	sb_init(s);
+}
+
+static inline u8 *sb_grow(struct sb *s, size_t more)
+{
+	u8 *p;
+
+	if (s->n + more > s->cap) {
+		size_t cap = s->cap ? s->cap : 256;
+
+		while (cap < s->n + more)
+			cap *= 2;
+		s->b = realloc(s->b, cap);
+		if (!s->b) {
+			perror("realloc");
+			abort();
+		}
+		s->cap = cap;
+	}
+	p = s->b + s->n;
+	s->n += more;
+	return p;
+}
+
+static inline void sb_raw(struct sb *s, const void *p, size_t len)
+{
+	if (len)
+		memcpy(sb_grow(s, len), p, len);
+}
+
+static inline void sb_preamble(struct sb *s, u32 magic, u32 caps)
+{
+	pcmig_wire_put_preamble(sb_grow(s, PCMIG_WIRE_PREAMBLE_LEN), magic,
+				caps);
+}
+
+static inline void sb_fwd(struct sb *s, u32 caps)
+{
+	sb_preamble(s, PCMIG_WIRE_MAGIC, caps);
+}
+
+static inline void sb_rp(struct sb *s, u32 caps)
+{
+	sb_preamble(s, PCMIG_WIRE_RP_MAGIC, caps);
+}
+
+/* A frame whose header says @hdr_len but which carries @len payload bytes. */
+static inline void sb_frame_raw(struct sb *s, u8 sec, u8 type, u16 flags,
+				u32 hdr_len, const void *payload, size_t len)
+{
+	u8 *h = sb_grow(s, PCMIG_WIRE_FRAME_HDR_LEN);
+
+	pcmig_wire_put_frame(h, sec, type, hdr_len);
+	if (flags)
+		put_unaligned_be16(flags, h + 2);
+	sb_raw(s, payload, len);
+	s->frames++;
+}
+
+static inline void sb_frame(struct sb *s, u8 sec, u8 type,
+			    const void *payload, u32 len)
+{
+	sb_frame_raw(s, sec, type, 0, len, payload, len);
+}
+
+static inline void sb_be32_frame(struct sb *s, u8 sec, u8 type, u32 v)
+{
+	u8 p[4];
+
+	put_unaligned_be32(v, p);
+	sb_frame(s, sec, type, p, sizeof(p));
+}
+
+static inline void sb_phase(struct sb *s, u32 phase)
+{
+	sb_be32_frame(s, PCMIG_SEC_CONTROL, PCMIG_CTL_PHASE, phase);
+}
+
+static inline void sb_eos(struct sb *s)
+{
+	sb_frame(s, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS, NULL, 0);
+}
+
+static inline void sb_cancel(struct sb *s, const char *why)
+{
+	sb_frame(s, PCMIG_SEC_CONTROL, PCMIG_CTL_CANCEL, why, strlen(why));
+}
+
+static inline void sb_begin(struct sb *s, u64 size)
+{
+	u8 p[8];
+
+	put_unaligned_be64(size, p);
+	sb_frame(s, PCMIG_SEC_DEVICE, PCMIG_DEV_BEGIN, p, sizeof(p));
+}
+
+static inline void sb_data(struct sb *s, const void *p, u32 len)
+{
+	sb_frame(s, PCMIG_SEC_DEVICE, PCMIG_DEV_DATA, p, len);
+}
+
+static inline void sb_end(struct sb *s)
+{
+	sb_frame(s, PCMIG_SEC_DEVICE, PCMIG_DEV_END, NULL, 0);
+}
+
+/* BEGIN, the blob cut in DATA frames of at most @chunk bytes, END. */
+static inline void sb_devstate(struct sb *s, const u8 *blob, u32 size,
+			       u32 chunk)
+{
+	u32 off;
+
+	sb_begin(s, size);
+	for (off = 0; off < size; off += chunk)
+		sb_data(s, blob + off, size - off < chunk ? size - off : chunk);
+	sb_end(s);
+}
+
+static inline void sb_ack(struct sb *s, u32 phase)
+{
+	sb_be32_frame(s, PCMIG_SEC_RETURN, PCMIG_RET_ACK, phase);
+}
+
+static inline void sb_complete(struct sb *s)
+{
+	sb_frame(s, PCMIG_SEC_RETURN, PCMIG_RET_COMPLETE, NULL, 0);
+}
+
+static inline void sb_fail(struct sb *s, const char *why)
+{
+	sb_frame(s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL, why, strlen(why));
+}
+
+/* Deterministic test pattern for device-state blobs. */
+static inline void sb_pattern(u8 *p, size_t len, u32 seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = seed >> 16;
+	}
+}
+
+/*
+ * Fuzz input format (wire_fuzz.c, wire_seeds.c): byte 0 selects the
+ * receiver (bit 0: return path; bits 1-2: the session's capabilities),
+ * the rest is the byte stream as read from the socket.
+ */
+#define FUZZ_MODE_RP		0x01
+#define FUZZ_MODE_CAPS_SHIFT	1
+
+static inline u8 fuzz_mode(bool return_path, u32 caps)
+{
+	return (return_path ? FUZZ_MODE_RP : 0) |
+	       ((caps & PCMIG_CAPS_ALL) << FUZZ_MODE_CAPS_SHIFT);
+}
+
+#endif /* _PCMIG_STREAM_BUILDER_H */

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer target for the pcmig receive-side checker (kmod/wire.c).
+ *
+ * Input: byte 0 selects the receiver (stream_builder.h: bit 0 return
+ * path, bits 1-2 the session's capabilities), the rest is the byte stream
+ * as read from the socket.  The loop below reads it exactly like the
+ * kernel receiver: 16-byte preamble, then per frame an 8-byte header and
+ * f.length payload bytes, stopping at the first error.  Payloads are
+ * copied to heap buffers of exactly f.length bytes and device data is
+ * written into a model buffer of exactly the announced size, so ASan
+ * reports any read or write the checker lets through.  After a refused
+ * preamble or an end frame the loop goes on offering the following
+ * frames, to check that every one of them is refused.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream_builder.h"
+
+/* Largest model buffer; bigger blobs are checked by arithmetic only. */
+#define MODEL_MAX	(1U << 20)
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
+			__FILE__, __LINE__, #cond);			\
+		abort();						\
+	}								\
+} while (0)
+
+static bool fwd_act(enum pcmig_rx_act a)
+{
+	return a == PCMIG_RX_NONE || a == PCMIG_RX_DEV_ALLOC ||
+	       a == PCMIG_RX_DEV_DATA || a == PCMIG_RX_DEV_DONE ||
+	       a == PCMIG_RX_PHASE || a == PCMIG_RX_EOS ||
+	       a == PCMIG_RX_CANCELLED;
+}
+
+static bool rp_act(enum pcmig_rx_act a)
+{
+	return a == PCMIG_RX_ACK || a == PCMIG_RX_COMPLETE ||
+	       a == PCMIG_RX_PEER_FAILED;
+}
+
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
+{
+	struct pcmig_rx rx;
+	bool return_path, dead = false, ended = false;
+	bool dev_alloc = false, dev_done = false;
+	u64 dev_size = 0, dev_next = 0;
+	u32 caps, last_phase = PCMIG_PHASE_PRECOPY;
+	u8 *dev = NULL;
+	const char *why;
+	size_t pos;
+	int ret;
+
+	if (size < 1 + PCMIG_WIRE_PREAMBLE_LEN)
+		return 0;
+	return_path = data[0] & FUZZ_MODE_RP;
+	caps = (data[0] >> FUZZ_MODE_CAPS_SHIFT) & PCMIG_CAPS_ALL;
+	data++;
+	size--;
+
+	pcmig_rx_init(&rx, return_path);
+	why = NULL;
+	ret = pcmig_rx_preamble(&rx, data, caps, &why);
+	if (ret) {
+		CHECK(ret < 0 && why);
+		CHECK(!rx.preamble_seen);
+		dead = true;
+	} else {
+		CHECK(rx.preamble_seen && rx.caps == caps);
+		/* A second preamble is always refused. */
+		why = NULL;
+		ret = pcmig_rx_preamble(&rx, data, caps, &why);
+		CHECK(ret < 0 && why);
+	}
+	pos = PCMIG_WIRE_PREAMBLE_LEN;
+
+	while (size - pos >= PCMIG_WIRE_FRAME_HDR_LEN) {
+		struct pcmig_wire_frame f;
+		enum pcmig_rx_act act = (enum pcmig_rx_act)-1;
+		u64 arg = 0x5a5a5a5a5a5a5a5aULL;
+		u8 *payload;
+
+		why = NULL;
+		ret = pcmig_rx_frame_hdr(&rx, data + pos, &f, &why);
+		pos += PCMIG_WIRE_FRAME_HDR_LEN;
+		if (ret) {
+			CHECK(ret < 0 && why);
+			/* A real receiver drops the stream here. */
+			break;
+		}
+		/* No frame passes the header check after an error or end. */
+		CHECK(!dead && !ended);
+		CHECK(f.flags == 0);
+		CHECK(f.length <= PCMIG_WIRE_FRAME_MAX);
+		if (size - pos < f.length)
+			break;
+		payload = malloc(f.length);
+		CHECK(payload || !f.length);
+		memcpy(payload, data + pos, f.length);
+		pos += f.length;
+
+		why = NULL;
+		ret = pcmig_rx_frame(&rx, &f, payload, &act, &arg, &why);
+		if (ret) {
+			CHECK(ret < 0 && why);
+			CHECK(act == PCMIG_RX_NONE);
+			free(payload);
+			/*
+			 * The kernel stops at the first error; stop too, as
+			 * a state left by an error is not meant to be used.
+			 */
+			break;
+		}
+		if (return_path)
+			CHECK(rp_act(act));
+		else
+			CHECK(fwd_act(act));
+
+		switch (act) {
+		case PCMIG_RX_DEV_ALLOC:
+			CHECK(!dev_alloc);
+			CHECK(arg <= PCMIG_DEVSTATE_MAX);
+			CHECK(rx.phase != PCMIG_PHASE_POSTCOPY);
+			dev_alloc = true;
+			dev_size = arg;
+			if (arg <= MODEL_MAX) {
+				dev = malloc(arg);
+				CHECK(dev || !arg);
+			}
+			break;
+		case PCMIG_RX_DEV_DATA:
+			CHECK(dev_alloc && !dev_done);
+			CHECK(last_phase != PCMIG_PHASE_POSTCOPY);
+			CHECK(arg == dev_next);
+			CHECK(f.length <= dev_size && arg <= dev_size - f.length);
+			if (dev)
+				memcpy(dev + arg, payload, f.length);
+			dev_next += f.length;
+			break;
+		case PCMIG_RX_DEV_DONE:
+			CHECK(dev_alloc && !dev_done);
+			CHECK(dev_next == dev_size);
+			CHECK(last_phase != PCMIG_PHASE_POSTCOPY);
+			dev_done = true;
+			break;
+		case PCMIG_RX_PHASE:
+			/* Phases only increase, one step at a time. */
+			CHECK(arg == last_phase + 1);
+			CHECK(arg == PCMIG_PHASE_STOPPED ||
+			      arg == PCMIG_PHASE_POSTCOPY);
+			if (arg == PCMIG_PHASE_POSTCOPY) {
+				CHECK(caps & PCMIG_CAPS_POSTCOPY);
+				/* S1: device state complete before the start. */
+				CHECK(dev_done);
+			}
+			last_phase = arg;
+			break;
+		case PCMIG_RX_ACK:
+			CHECK(arg > last_phase);
+			CHECK(arg == PCMIG_PHASE_STOPPED ||
+			      arg == PCMIG_PHASE_POSTCOPY);
+			last_phase = arg;
+			break;
+		case PCMIG_RX_EOS:
+			CHECK(dev_done);
+			CHECK(last_phase == PCMIG_PHASE_STOPPED ||
+			      last_phase == PCMIG_PHASE_POSTCOPY);
+			ended = true;
+			break;
+		case PCMIG_RX_CANCELLED:
+		case PCMIG_RX_COMPLETE:
+		case PCMIG_RX_PEER_FAILED:
+			ended = true;
+			break;
+		default:
+			break;
+		}
+		CHECK(rx.phase == last_phase);
+		CHECK(rx.dev_received == dev_next);
+		CHECK(rx.dev_received <= rx.dev_size);
+		if (ended)
+			CHECK(rx.ended);
+		free(payload);
+	}
+
+	free(dev);
+	return 0;
+}

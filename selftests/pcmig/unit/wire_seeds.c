@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writes the seed corpus of wire_fuzz into the directory given as argv[1]:
+ * a few small valid streams in the fuzz input format (stream_builder.h),
+ * built with the codec's own encoder so they follow the code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream_builder.h"
+
+static const char *dir;
+
+static void emit(const char *name, bool rp, u32 caps, struct sb *s)
+{
+	char path[4096];
+	u8 mode = fuzz_mode(rp, caps);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(&mode, 1, 1, f) != 1 ||
+	    fwrite(s->b, 1, s->n, f) != s->n || fclose(f)) {
+		perror(path);
+		exit(1);
+	}
+	sb_free(s);
+}
+
+int main(int argc, char **argv)
+{
+	u8 blob[200];
+	struct sb s;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		return 2;
+	}
+	dir = argv[1];
+	sb_pattern(blob, sizeof(blob), 42);
+
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_begin(&s, 0);
+	sb_end(&s);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_eos(&s);
+	emit("fwd-empty", false, 0, &s);
+
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_begin(&s, 64);
+	sb_data(&s, blob, 20);
+	sb_data(&s, blob + 20, 20);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_data(&s, blob + 40, 24);
+	sb_end(&s);
+	sb_eos(&s);
+	emit("fwd-devstate", false, 0, &s);
+
+	sb_init(&s);
+	sb_fwd(&s, PCMIG_CAPS_POSTCOPY);
+	sb_devstate(&s, blob, 100, 33);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_eos(&s);
+	emit("fwd-postcopy", false, PCMIG_CAPS_POSTCOPY, &s);
+
+	sb_init(&s);
+	sb_fwd(&s, 1U << PCMIG_CAP_POSTCOPY_RAM);
+	sb_begin(&s, 8);
+	sb_cancel(&s, "cancelled by user");
+	emit("fwd-cancel", false, 1U << PCMIG_CAP_POSTCOPY_RAM, &s);
+
+	sb_init(&s);
+	sb_rp(&s, 1U << PCMIG_CAP_POSTCOPY_RAM);
+	sb_ack(&s, PCMIG_PHASE_STOPPED);
+	sb_ack(&s, PCMIG_PHASE_POSTCOPY);
+	sb_complete(&s);
+	emit("rp-complete", true, 1U << PCMIG_CAP_POSTCOPY_RAM, &s);
+
+	sb_init(&s);
+	sb_rp(&s, 0);
+	sb_ack(&s, PCMIG_PHASE_STOPPED);
+	sb_fail(&s, "no memory");
+	emit("rp-fail", true, 0, &s);
+	return 0;
+}
