@@ -52,6 +52,12 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 		memcpy(s->dev.buf + arg, c->payload, f->length);
 		return 0;
 	case PCMIG_RX_PHASE:
+		/* Downtime here: from the source's stop to our resume. */
+		if (arg == PCMIG_PHASE_STOPPED)
+			s->stopped_at = ktime_get();
+		else
+			s->stats.downtime_ms = ktime_ms_delta(ktime_get(),
+							      s->stopped_at);
 		pcmig_session_set_phase(s, arg);
 		return send_ack(s, arg);
 	case PCMIG_RX_CANCELLED:
@@ -130,9 +136,13 @@ static int dest_run(struct dest_ctx *c)
 		if (err)
 			return err;
 		pcmig_session_progress(s, false);
-		if (act == PCMIG_RX_EOS)
-			return pcmig_send_frame(s, PCMIG_SEC_RETURN,
-						PCMIG_RET_COMPLETE, NULL, 0);
+		if (act != PCMIG_RX_EOS)
+			continue;
+		if (c->rx.phase != PCMIG_PHASE_POSTCOPY)
+			s->stats.downtime_ms = ktime_ms_delta(ktime_get(),
+							      s->stopped_at);
+		return pcmig_send_frame(s, PCMIG_SEC_RETURN, PCMIG_RET_COMPLETE,
+					NULL, 0);
 	}
 }
 

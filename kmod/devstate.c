@@ -108,8 +108,11 @@ int pcmig_devstate_save(struct pcmig_session *s)
 
 		err = pcmig_send_frame(s, PCMIG_SEC_DEVICE, PCMIG_DEV_DATA,
 				       d->buf + d->sent, n);
-		if (!err)
+		if (!err) {
 			d->sent += n;
+			s->stats.bytes_remaining -=
+				min_t(u64, s->stats.bytes_remaining, n);
+		}
 	}
 	if (!err)
 		err = pcmig_send_frame(s, PCMIG_SEC_DEVICE, PCMIG_DEV_END,

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -200,7 +202,29 @@ TEST_F(pair, destroy_mid_stream)
 	EXPECT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_SESSION_DEL, self->dst));
 }
 
-/* A destination fed by hand: every hostile stream fails it cleanly. */
+/* A real TCP connection over loopback: sp[0] client, sp[1] accepted. */
+static int tcp_pair(int sp[2])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int lst = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (lst < 0 || bind(lst, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(lst, 1) || getsockname(lst, (struct sockaddr *)&a, &len))
+		return -1;
+	sp[0] = socket(AF_INET, SOCK_STREAM, 0);
+	if (sp[0] < 0 || connect(sp[0], (struct sockaddr *)&a, sizeof(a)))
+		return -1;
+	sp[1] = accept(lst, NULL, NULL);
+	close(lst);
+	return sp[1] < 0 ? -1 : 0;
+}
+
+/*
+ * A destination fed by hand over TCP, as a raw client on the network
+ * would: every hostile stream fails the session cleanly with a reason.
+ */
 FIXTURE(hostile) {
 	struct tnl nl;
 	uint32_t dst;
@@ -313,7 +337,7 @@ FIXTURE_VARIANT_ADD(hostile, postcopy_without_cap) {
 FIXTURE_SETUP(hostile)
 {
 	ASSERT_EQ(0, tnl_open(&self->nl));
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, self->sp));
+	ASSERT_EQ(0, tcp_pair(self->sp));
 	ASSERT_EQ(0, tnl_new(&self->nl, PCMIG_ROLE_DESTINATION, 0, &self->dst));
 	ASSERT_EQ(0, tnl_attach(&self->nl, self->dst, self->sp[1]));
 	close(self->sp[1]);

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/* pcmigd migrate: the source side of a migration. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mig.h"
+#include "net.h"
+#include "opts.h"
+#include "output.h"
+#include "pcmigd.h"
+
+static const char help[] =
+	"Usage: pcmigd migrate --to ADDR:PORT [--caps LIST] [--max-bandwidth N]\n"
+	"                      [--downtime-limit MS] [--max-postcopy-bandwidth N]\n"
+	"                      [--device-state FILE] [--timeout SEC] [--json] [-v]\n"
+	"\n"
+	"Migrate to a host where 'pcmigd incoming' waits.  pcmigd connects to\n"
+	"ADDR:PORT and negotiates with the peer: both sides must speak the same\n"
+	"stream version, have opposite roles and enable the same capabilities,\n"
+	"or the connection is closed before the kernel sees it.  Then it creates\n"
+	"a source session with the parameters below, uploads the device state,\n"
+	"hands the connection to the pcmig module, starts the migration and\n"
+	"shows its progress until the session completes, fails or is cancelled.\n"
+	"\n"
+	"The session belongs to this pcmigd: if it exits or is killed, the\n"
+	"migration is cancelled.  The first SIGINT or SIGTERM cancels the\n"
+	"session and waits for it to end; a second one exits at once.  While it\n"
+	"runs, 'pcmigd start-postcopy' switches it to postcopy (if a postcopy\n"
+	"capability is enabled) and 'pcmigd status' shows its statistics.\n"
+	"Needs CAP_NET_ADMIN.\n"
+	"\n"
+	"Options:\n"
+	"  --to ADDR:PORT      the destination; an IPv6 address goes in brackets,\n"
+	"                      [ADDR]:PORT; a host name is resolved\n"
+	"  --caps LIST         capabilities to enable, comma-separated:\n"
+	"                      postcopy-ram, postcopy-bitmaps (default: none);\n"
+	"                      the destination must enable the same ones\n"
+	"  --max-bandwidth N   precopy bandwidth limit in bytes/s; suffixes K, M,\n"
+	"                      G, T are powers of 1024; 0 = unlimited (default:\n"
+	"                      the module's)\n"
+	"  --downtime-limit MS longest pause of the guest in the stopped phase,\n"
+	"                      in ms (default: the module's, 300)\n"
+	"  --max-postcopy-bandwidth N\n"
+	"                      bandwidth limit of postcopy background pages,\n"
+	"                      bytes/s as above\n"
+	"  --device-state FILE the VMM's device-state blob, sent before the\n"
+	"                      destination CPUs start (at most 16 MiB)\n"
+	"  --timeout SEC       bound on connecting and on the negotiation\n"
+	"                      (default: 10)\n"
+	"  --json              print the final session as one JSON object (keys\n"
+	"                      as 'status --json', plus \"peer\": the\n"
+	"                      destination's hello); other messages go to stderr\n"
+	"  -v, --verbose       show both sides' negotiated parameters\n"
+	"  -h, --help          show this help\n"
+	"\n"
+	"On a terminal the progress is one line updated in place; otherwise one\n"
+	"line per phase change and at most one progress line per second.\n"
+	"\n"
+	EXIT_STATUS_HELP
+	"\n"
+	"Examples:\n"
+	"  pcmigd migrate --to 127.0.1.2:4444 --max-bandwidth 100M\n"
+	"  pcmigd migrate --to [::1]:4444 --caps postcopy-ram,postcopy-bitmaps \\\n"
+	"                 --device-state vm.devstate --downtime-limit 100 --json\n";
+
+enum {
+	OPT_TO = 256, OPT_CAPS, OPT_MAX_BW, OPT_DOWNTIME, OPT_MAX_PC_BW,
+	OPT_DEVSTATE, OPT_TIMEOUT, OPT_JSON,
+};
+
+/* The whole blob in memory: it is at most PCMIG_DEVSTATE_MAX. */
+static int read_devstate(const char *path, void **data, size_t *len)
+{
+	struct stat st;
+	size_t done = 0;
+	char *buf;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		error("--device-state %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_USAGE;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)PCMIG_DEVSTATE_MAX) {
+		error("--device-state %s: %s", path,
+		      S_ISREG(st.st_mode) ?
+		      "larger than the 16 MiB a session accepts" :
+		      "not a regular file");
+		close(fd);
+		return EXIT_USAGE;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		error("out of memory");
+		return EXIT_ENV;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			error("--device-state %s: %s", path,
+			      n ? strerror(errno) : "file shrank while read");
+			free(buf);
+			close(fd);
+			return EXIT_USAGE;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	*data = buf;
+	*len = done;
+	return EXIT_OK;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "caps", required_argument, NULL, OPT_CAPS },
+		{ "max-bandwidth", required_argument, NULL, OPT_MAX_BW },
+		{ "downtime-limit", required_argument, NULL, OPT_DOWNTIME },
+		{ "max-postcopy-bandwidth", required_argument, NULL,
+		  OPT_MAX_PC_BW },
+		{ "device-state", required_argument, NULL, OPT_DEVSTATE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct session_params p = { .role = PCMIG_ROLE_SOURCE };
+	struct mig m = { 0 };
+	const char *to = NULL, *devstate_path = NULL;
+	uint32_t timeout_s = MIG_DEFAULT_TIMEOUT_S;
+	struct pcmig_session s;
+	void *devstate = NULL;
+	size_t devstate_len = 0;
+	char err[256], host[256], port[8];
+	int c, ret, fd;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TO:
+			to = optarg;
+			break;
+		case OPT_CAPS:
+			if (parse_caps(optarg, &p.caps, err, sizeof(err)))
+				return usage_error("migrate", "--caps: %s", err);
+			break;
+		case OPT_MAX_BW:
+			if (parse_size(optarg, &p.max_bandwidth, err,
+				       sizeof(err)))
+				return usage_error("migrate",
+						   "--max-bandwidth: %s", err);
+			p.has_max_bandwidth = true;
+			break;
+		case OPT_DOWNTIME:
+			if (parse_u32(optarg, 0, UINT32_MAX, &p.downtime_limit,
+				      err, sizeof(err)))
+				return usage_error("migrate",
+						   "--downtime-limit: %s", err);
+			p.has_downtime_limit = true;
+			break;
+		case OPT_MAX_PC_BW:
+			if (parse_size(optarg, &p.max_postcopy_bandwidth, err,
+				       sizeof(err)))
+				return usage_error("migrate",
+						   "--max-postcopy-bandwidth: %s",
+						   err);
+			p.has_max_postcopy_bandwidth = true;
+			break;
+		case OPT_DEVSTATE:
+			devstate_path = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_u32(optarg, 1, 86400, &timeout_s, err,
+				      sizeof(err)))
+				return usage_error("migrate", "--timeout: %s",
+						   err);
+			break;
+		case OPT_JSON:
+			m.json = true;
+			break;
+		case 'v':
+			m.verbose = true;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return EXIT_OK;
+		default:
+			return bad_option("migrate", argv);
+		}
+	}
+	if (optind < argc)
+		return usage_error("migrate", "unexpected argument '%s'",
+				   argv[optind]);
+	if (!to)
+		return usage_error("migrate", "--to ADDR:PORT is required");
+	if (net_split(to, host, sizeof(host), port, sizeof(port), err,
+		      sizeof(err)))
+		return usage_error("migrate", "--to: %s", err);
+	if (!host[0] || !strcmp(port, "0"))
+		return usage_error("migrate",
+				   "--to: need both an address and a port");
+	m.timeout_ms = (int)timeout_s * 1000;
+	out_set_json(m.json);
+
+	/* Everything that can fail locally fails before the peer is bothered. */
+	if (devstate_path) {
+		ret = read_devstate(devstate_path, &devstate, &devstate_len);
+		if (ret)
+			return ret;
+	}
+	ret = mig_open(&m, &p);
+	if (ret)
+		goto out;
+
+	fd = net_connect(to, m.timeout_ms, err, sizeof(err));
+	if (fd < 0) {
+		error("%s", err);
+		ret = fd == -EINVAL ? EXIT_USAGE : EXIT_NET;
+		goto out;
+	}
+	info("connected to %s", to);
+	ret = mig_negotiate(&m, fd);
+	if (ret) {
+		close(fd);
+		goto out;
+	}
+	ret = mig_run(&m, &p, fd, devstate, devstate_len, &s);
+	if (!ret)
+		ret = mig_report(&m, &s);
+out:
+	mig_close(&m);
+	free(devstate);
+	return ret;
+}

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "follow.h"
+#include "names.h"
+#include "net.h"
+#include "ops.h"
+#include "output.h"
+#include "pcmigd.h"
+
+int signals_catch(sigset_t *old)
+{
+	sigset_t set;
+	int sfd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, old) < 0)
+		return -1;
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		sigprocmask(SIG_SETMASK, old, NULL);
+	return sfd;
+}
+
+void signals_restore(int sfd, const sigset_t *old)
+{
+	close(sfd);
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+struct follow_ctx {
+	uint32_t id;
+	struct pcmig_session *s;
+	struct progress *p;
+	int64_t last_news;	/* when we last heard of the session */
+	bool lost;		/* the kernel dropped events (ENOBUFS) */
+	bool destroyed;
+};
+
+static int on_event(struct nl_msg *msg, void *arg)
+{
+	struct follow_ctx *c = arg;
+	struct pcmig_session ev;
+
+	/* Other sessions of this netns share the group: skip them. */
+	if (session_from_msg(msg, &ev) || ev.id != c->id)
+		return 0;
+	c->last_news = now_ms();
+	if (ev.event == PCMIG_EVENT_DESTROYED) {
+		c->destroyed = true;
+		return 0;
+	}
+	*c->s = ev;
+	progress_update(c->p, c->s, now_ms());
+	return 0;
+}
+
+static int resync(struct pcnl *req, struct follow_ctx *c)
+{
+	struct pcmig_session s;
+	int ret = op_session_get(req, c->id, &s);
+
+	if (ret)
+		return pcnl_fail(req, "SESSION_GET", ret);
+	*c->s = s;
+	c->last_news = now_ms();
+	c->lost = false;
+	progress_update(c->p, c->s, c->last_news);
+	return EXIT_OK;
+}
+
+static int on_signal(struct pcnl *req, struct follow_ctx *c, int sfd,
+		     bool *cancelled)
+{
+	struct signalfd_siginfo si;
+	int ret;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return EXIT_OK;
+	progress_end(c->p);
+	if (*cancelled) {
+		/* Closing our netlink socket cancels the session anyway. */
+		error("interrupted again: exiting without waiting");
+		return EXIT_MIGRATION;
+	}
+	*cancelled = true;
+	info("cancelling session %u (interrupt again to exit at once)", c->id);
+	ret = op_session_cmd(req, PCMIG_CMD_CANCEL, c->id);
+	/* The session may have ended on its own meanwhile: that is fine. */
+	if (ret && ret != -ENOENT && ret != -EINVAL)
+		return pcnl_fail(req, "CANCEL", ret);
+	return EXIT_OK;
+}
+
+int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
+		   struct progress *p, struct pcmig_session *s)
+{
+	struct follow_ctx c = { .id = id, .s = s, .p = p };
+	bool cancelled = false;
+	sigset_t old;
+	int sfd, ret = EXIT_OK;
+
+	sfd = signals_catch(&old);
+	if (sfd < 0) {
+		error("signalfd: %s", strerror(errno));
+		return EXIT_ENV;
+	}
+	/* Events sent before we looked are not replayed: start from now. */
+	ret = resync(req, &c);
+	while (!ret && !phase_is_end(s->phase)) {
+		struct pollfd pfd[2] = {
+			{ .fd = pcnl_fd(ev), .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+		int n = poll(pfd, 2, FOLLOW_RESYNC_MS);
+
+		if (n < 0 && errno != EINTR) {
+			error("poll: %s", strerror(errno));
+			ret = EXIT_ENV;
+			break;
+		}
+		if (n > 0 && (pfd[1].revents & POLLIN))
+			ret = on_signal(req, &c, sfd, &cancelled);
+		if (!ret && n > 0 && (pfd[0].revents & POLLIN)) {
+			int r = pcnl_recv_events(ev, on_event, &c);
+
+			if (r == -ENOBUFS)
+				c.lost = true;
+			else if (r < 0)
+				ret = pcnl_fail(ev, "receiving events", r);
+		}
+		/* Quiet for a while, or events lost: ask the kernel. */
+		if (!ret && !c.destroyed &&
+		    (c.lost || now_ms() - c.last_news >= FOLLOW_RESYNC_MS))
+			ret = resync(req, &c);
+		if (!ret && c.destroyed) {
+			progress_end(p);
+			error("session %u was destroyed before it ended", id);
+			ret = EXIT_MIGRATION;
+		}
+	}
+	progress_end(p);
+	signals_restore(sfd, &old);
+	/* The final event may come before the last stats: read them all. */
+	if (!ret)
+		ret = resync(req, &c);
+	return ret;
+}

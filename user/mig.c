@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "follow.h"
+#include "json.h"
+#include "mig.h"
+#include "names.h"
+#include "negotiate.h"
+#include "output.h"
+#include "pcmigd.h"
+#include "units.h"
+
+int mig_open(struct mig *m, const struct session_params *p)
+{
+	uint32_t unsupported;
+	char caps[128];
+	int ret;
+
+	ret = pcnl_open(&m->req, false);
+	if (ret)
+		return ret;
+	ret = op_get_info(&m->req, &m->info);
+	if (ret)
+		return pcnl_fail(&m->req, "GET_INFO", ret);
+	/* Refuse here, before a peer is involved, what the module lacks. */
+	unsupported = p->caps & ~m->info.caps_supported;
+	if (unsupported) {
+		caps_format(unsupported, caps, sizeof(caps));
+		error("capability %s not supported by the loaded pcmig module",
+		      caps);
+		return EXIT_ENV;
+	}
+	m->local = (struct hello){
+		.version = HELLO_VERSION,
+		.stream_version = m->info.stream_version,
+		.role = p->role,
+		.caps = p->caps,
+		.max_bandwidth = p->max_bandwidth,
+		.downtime_limit = p->has_downtime_limit ? p->downtime_limit : 0,
+		.max_postcopy_bandwidth = p->max_postcopy_bandwidth,
+	};
+	progress_init(&m->progress, stdout, isatty(STDOUT_FILENO), m->json);
+	return EXIT_OK;
+}
+
+void mig_close(struct mig *m)
+{
+	if (m->ev_open)
+		pcnl_close(&m->ev);
+	pcnl_close(&m->req);
+}
+
+static void print_params(const char *who, const struct hello *h)
+{
+	char caps[128], b1[UNITS_LEN], b2[UNITS_LEN];
+
+	caps_format(h->caps, caps, sizeof(caps));
+	info("%s: %s, stream version %u, caps=%s, max-bandwidth %s, "
+	     "downtime-limit %u ms%s, max-postcopy-bandwidth %s",
+	     who, role_name(h->role) ? role_name(h->role) : "?",
+	     h->stream_version, caps, fmt_rate(h->max_bandwidth, 1, b1),
+	     h->downtime_limit, h->downtime_limit ? "" : " (module default)",
+	     fmt_rate(h->max_postcopy_bandwidth, 1, b2));
+}
+
+int mig_negotiate(struct mig *m, int fd)
+{
+	char caps[128];
+	struct nego n;
+	int ret;
+
+	ret = negotiate(fd, &m->local, m->timeout_ms, &n);
+	for (int i = 0; i < n.nmsg; i++)
+		error("%s", n.msg[i]);
+	if (ret)
+		return ret;
+	m->peer = n.peer;
+	caps_format(m->local.caps, caps, sizeof(caps));
+	info("negotiated: caps=%s", caps);
+	if (m->verbose) {
+		print_params("local", &m->local);
+		print_params("peer", &m->peer);
+	}
+	return EXIT_OK;
+}
+
+int mig_run(struct mig *m, const struct session_params *p, int fd,
+	    const void *devstate, size_t devstate_len,
+	    struct pcmig_session *s)
+{
+	uint32_t id;
+	int ret;
+
+	/* Subscribe before the session exists so no event is missed. */
+	ret = pcnl_open(&m->ev, true);
+	if (ret)
+		goto out_close;
+	m->ev_open = true;
+
+	ret = op_session_new(&m->req, p, s);
+	if (ret) {
+		ret = pcnl_fail(&m->req, "SESSION_NEW", ret);
+		goto out_close;
+	}
+	id = s->id;
+	info("session %u created (%s)", id, role_name(p->role));
+
+	if (devstate_len) {
+		ret = op_devstate_put(&m->req, id, devstate, devstate_len);
+		if (ret) {
+			ret = pcnl_fail(&m->req, "DEVSTATE_PUT", ret);
+			goto out_close;
+		}
+	}
+	ret = op_sock_attach(&m->req, id, fd);
+	/* Attached or not, our copy of the socket has no further use. */
+	close(fd);
+	fd = -1;
+	if (ret)
+		return pcnl_fail(&m->req, "SOCK_ATTACH", ret);
+	ret = op_session_cmd(&m->req, PCMIG_CMD_START, id);
+	if (ret)
+		return pcnl_fail(&m->req, "START", ret);
+	return follow_session(&m->req, &m->ev, id, &m->progress, s);
+
+out_close:
+	close(fd);
+	return ret;
+}
+
+static void peer_json(struct json *j, const struct hello *h)
+{
+	json_obj_begin(j, "peer");
+	json_str(j, "role", role_name(h->role) ? role_name(h->role) : "?");
+	json_u64(j, "stream_version", h->stream_version);
+	json_caps(j, "caps", h->caps);
+	json_u64(j, "max_bandwidth", h->max_bandwidth);
+	json_u64(j, "downtime_limit", h->downtime_limit);
+	json_u64(j, "max_postcopy_bandwidth", h->max_postcopy_bandwidth);
+	json_obj_end(j);
+}
+
+int mig_report(struct mig *m, const struct pcmig_session *s)
+{
+	int ret = s->phase == PCMIG_PHASE_COMPLETED ? EXIT_OK : EXIT_MIGRATION;
+	char line[PCMIG_REASON_MAX + 160];
+
+	if (m->json) {
+		struct json j;
+
+		/* The session object as status prints it, plus the peer. */
+		json_init(&j, stdout);
+		json_obj_begin(&j, NULL);
+		session_json_members(&j, s);
+		peer_json(&j, &m->peer);
+		json_obj_end(&j);
+		json_done(&j);
+	}
+	progress_summary(s, line, sizeof(line));
+	if (ret)
+		error("%s", line);
+	else
+		info("%s", line);
+	return ret;
+}

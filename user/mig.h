@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Steps shared by `migrate` and `incoming` once they hold a TCP connection:
+ * negotiate, create the session, hand the socket to the kernel, start and
+ * follow it, report the result.
+ */
+#ifndef PCMIGD_MIG_H
+#define PCMIGD_MIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hello.h"
+#include "nl.h"
+#include "ops.h"
+#include "progress.h"
+#include "session.h"
+
+#define MIG_DEFAULT_TIMEOUT_S 10
+
+struct mig {
+	struct pcnl req;		/* owns the session: open until the end */
+	struct pcnl ev;			/* events group */
+	bool ev_open;
+	struct pcmig_info info;
+	struct hello local;
+	struct hello peer;
+	bool json, verbose;
+	int timeout_ms;			/* negotiation bound */
+	struct progress progress;
+};
+
+/*
+ * Opens the request socket, asks GET_INFO and checks that the module
+ * supports the capabilities asked for; fills m->local.  Exit code.
+ */
+int mig_open(struct mig *m, const struct session_params *p);
+void mig_close(struct mig *m);
+
+/* Runs the negotiation on fd and prints its outcome.  Exit code. */
+int mig_negotiate(struct mig *m, int fd);
+
+/*
+ * SESSION_NEW with p, DEVSTATE_PUT of devstate (source), SOCK_ATTACH of
+ * fd (always closed here: the kernel holds its own reference), START,
+ * then follows the session to its end.  Exit code; *s is the final state.
+ */
+int mig_run(struct mig *m, const struct session_params *p, int fd,
+	    const void *devstate, size_t devstate_len,
+	    struct pcmig_session *s);
+
+/* Summary line or JSON document; EXIT_OK only if the session completed. */
+int mig_report(struct mig *m, const struct pcmig_session *s);
+
+#endif

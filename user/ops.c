@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+
+#include "ops.h"
+
+static int on_info(struct nl_msg *msg, void *arg)
+{
+	return info_from_msg(msg, arg);
+}
+
+static int on_session(struct nl_msg *msg, void *arg)
+{
+	return session_from_msg(msg, arg);
+}
+
+int op_get_info(struct pcnl *nl, struct pcmig_info *info)
+{
+	struct nl_msg *msg = pcnl_msg(nl, PCMIG_CMD_GET_INFO, 0);
+
+	if (!msg)
+		return -ENOMEM;
+	return pcnl_request(nl, msg, on_info, info);
+}
+
+int op_session_new(struct pcnl *nl, const struct session_params *p,
+		   struct pcmig_session *out)
+{
+	struct nl_msg *msg = pcnl_msg(nl, PCMIG_CMD_SESSION_NEW, 0);
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, PCMIG_A_ROLE, p->role) ||
+	    nla_put_u32(msg, PCMIG_A_CAPS, p->caps) ||
+	    (p->has_max_bandwidth &&
+	     nla_put_u64(msg, PCMIG_A_MAX_BANDWIDTH, p->max_bandwidth)) ||
+	    (p->has_downtime_limit &&
+	     nla_put_u32(msg, PCMIG_A_DOWNTIME_LIMIT, p->downtime_limit)) ||
+	    (p->has_max_postcopy_bandwidth &&
+	     nla_put_u64(msg, PCMIG_A_MAX_POSTCOPY_BANDWIDTH,
+			 p->max_postcopy_bandwidth))) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	memset(out, 0, sizeof(*out));
+	return pcnl_request(nl, msg, on_session, out);
+}
+
+static struct nl_msg *session_msg(struct pcnl *nl, uint8_t cmd, uint32_t id)
+{
+	struct nl_msg *msg = pcnl_msg(nl, cmd, 0);
+
+	if (msg && nla_put_u32(msg, PCMIG_A_SESSION_ID, id)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+int op_session_get(struct pcnl *nl, uint32_t id, struct pcmig_session *out)
+{
+	struct nl_msg *msg = session_msg(nl, PCMIG_CMD_SESSION_GET, id);
+	int ret;
+
+	if (!msg)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	ret = pcnl_request(nl, msg, on_session, out);
+	/* An ACK without a reply would leave *out empty: not a session. */
+	if (!ret && !SESSION_HAS(out, PCMIG_A_SESSION_ID))
+		ret = -EBADMSG;
+	return ret;
+}
+
+struct list_ctx {
+	struct pcmig_session *v;
+	size_t n, cap;
+};
+
+static int on_list_entry(struct nl_msg *msg, void *arg)
+{
+	struct list_ctx *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct pcmig_session *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	if (session_from_msg(msg, &l->v[l->n]))
+		return -EBADMSG;
+	l->n++;
+	return 0;
+}
+
+int op_session_list(struct pcnl *nl, struct pcmig_session **list, size_t *n)
+{
+	struct nl_msg *msg = pcnl_msg(nl, PCMIG_CMD_SESSION_GET, NLM_F_DUMP);
+	struct list_ctx l = { 0 };
+	int ret;
+
+	if (!msg)
+		return -ENOMEM;
+	ret = pcnl_request(nl, msg, on_list_entry, &l);
+	if (ret) {
+		free(l.v);
+		return ret;
+	}
+	*list = l.v;
+	*n = l.n;
+	return 0;
+}
+
+int op_devstate_put(struct pcnl *nl, uint32_t id, const void *data,
+		    size_t len)
+{
+	size_t off = 0;
+
+	/* Offsets say where each piece goes: the kernel takes appends only. */
+	while (off < len) {
+		size_t n = len - off < PCMIG_DEVSTATE_CHUNK ?
+				   len - off : PCMIG_DEVSTATE_CHUNK;
+		struct nl_msg *msg = session_msg(nl, PCMIG_CMD_DEVSTATE_PUT,
+						 id);
+		int ret;
+
+		if (!msg)
+			return -ENOMEM;
+		if (nla_put_u64(msg, PCMIG_A_OFFSET, off) ||
+		    nla_put(msg, PCMIG_A_DATA, (int)n,
+			    (const char *)data + off)) {
+			nlmsg_free(msg);
+			return -EMSGSIZE;
+		}
+		ret = pcnl_request(nl, msg, NULL, NULL);
+		if (ret)
+			return ret;
+		off += n;
+	}
+	return 0;
+}
+
+struct devstate_ctx {
+	devstate_piece_fn fn;
+	void *arg;
+	uint64_t total;
+	uint64_t bad_offset;
+	bool disorder;
+};
+
+static int on_devstate_piece(struct nl_msg *msg, void *arg)
+{
+	static const struct nla_policy policy[PCMIG_A_MAX + 1] = {
+		[PCMIG_A_OFFSET] = { .type = NLA_U64 },
+	};
+	struct devstate_ctx *c = arg;
+	struct nlattr *tb[PCMIG_A_MAX + 1];
+	size_t len;
+	int ret;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, PCMIG_A_MAX, policy) < 0 ||
+	    !tb[PCMIG_A_OFFSET] || !tb[PCMIG_A_DATA])
+		return -EBADMSG;
+	/* A gap or an overlap would silently corrupt the VMM's state. */
+	if (nla_get_u64(tb[PCMIG_A_OFFSET]) != c->total) {
+		c->bad_offset = nla_get_u64(tb[PCMIG_A_OFFSET]);
+		c->disorder = true;
+		return -EPROTO;
+	}
+	len = (size_t)nla_len(tb[PCMIG_A_DATA]);
+	ret = c->fn(nla_data(tb[PCMIG_A_DATA]), len, c->arg);
+	if (ret < 0)
+		return ret;
+	c->total += len;
+	return 0;
+}
+
+int op_devstate_get(struct pcnl *nl, uint32_t id, devstate_piece_fn fn,
+		    void *arg, uint64_t *total)
+{
+	struct nl_msg *msg = pcnl_msg(nl, PCMIG_CMD_DEVSTATE_GET, NLM_F_DUMP);
+	struct devstate_ctx c = { .fn = fn, .arg = arg };
+	int ret;
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, PCMIG_A_SESSION_ID, id)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	ret = pcnl_request(nl, msg, on_devstate_piece, &c);
+	if (c.disorder && !nl->extack[0])
+		snprintf(nl->extack, sizeof(nl->extack),
+			 "device state piece at offset %llu, expected %llu",
+			 (unsigned long long)c.bad_offset,
+			 (unsigned long long)c.total);
+	*total = c.total;
+	return ret;
+}
+
+int op_sock_attach(struct pcnl *nl, uint32_t id, int sock_fd)
+{
+	struct nl_msg *msg = session_msg(nl, PCMIG_CMD_SOCK_ATTACH, id);
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, PCMIG_A_SOCK_FD, (uint32_t)sock_fd)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return pcnl_request(nl, msg, NULL, NULL);
+}
+
+int op_session_cmd(struct pcnl *nl, uint8_t cmd, uint32_t id)
+{
+	struct nl_msg *msg = session_msg(nl, cmd, id);
+
+	if (!msg)
+		return -ENOMEM;
+	return pcnl_request(nl, msg, NULL, NULL);
+}

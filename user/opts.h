@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Parsing and validation of command-line values.  Pure functions: each
+ * returns 0 or -EINVAL/-ERANGE and, on error, says why in err.
+ */
+#ifndef PCMIGD_OPTS_H
+#define PCMIGD_OPTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * "100M", "1G", "512k", "64KiB", "1048576": an integer with an optional
+ * K/M/G/T suffix (powers of 1024, case-insensitive, optionally followed by
+ * "iB" or "B").  0 means unlimited where the option allows it.
+ */
+int parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
+
+/* "postcopy-ram,postcopy-bitmaps"; "" or "none" is the empty set. */
+int parse_caps(const char *s, uint32_t *out, char *err, size_t errlen);
+
+/* Plain decimal integer within [min, max], no suffix. */
+int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out,
+	      char *err, size_t errlen);
+
+#endif

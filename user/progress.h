@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Progress of a running migration: on a terminal one line rewritten in
+ * place; otherwise (logs, CI) a line per phase change and at most one
+ * progress line per second, so the output stays readable and small.
+ */
+#ifndef PCMIGD_PROGRESS_H
+#define PCMIGD_PROGRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "session.h"
+
+#define PROGRESS_INTERVAL_MS 1000
+
+struct progress {
+	FILE *f;
+	bool tty;
+	bool quiet;		/* --json: nothing but the final document */
+	bool line_open;		/* tty: a line without '\n' is on screen */
+	uint32_t phase;		/* last phase printed */
+	int64_t last_ms;	/* when the last progress line was printed */
+};
+
+void progress_init(struct progress *p, FILE *f, bool tty, bool quiet);
+
+/* "precopy  12.3 MiB sent  85.2 MiB/s  0 B remaining  pass 1" */
+void progress_line(const struct pcmig_session *s, char *buf, size_t len);
+
+/* Shows s as of now_ms (monotonic) if the rules above allow it. */
+void progress_update(struct progress *p, const struct pcmig_session *s,
+		     int64_t now_ms);
+
+/* Ends an in-place line so the next output starts on its own line. */
+void progress_end(struct progress *p);
+
+/* "migration completed: 1.2 GiB sent in 12.3 s, downtime 120 ms" */
+void progress_summary(const struct pcmig_session *s, char *buf, size_t len);
+
+#endif

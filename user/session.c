@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+
+#include "names.h"
+#include "session.h"
+#include "units.h"
+
+/*
+ * Lengths are checked by libnl against this policy before any nla_get_*;
+ * attributes this pcmigd does not know (newer module) are ignored.
+ */
+static const struct nla_policy attr_policy[PCMIG_A_MAX + 1] = {
+	[PCMIG_A_VERSION] = { .type = NLA_U32 },
+	[PCMIG_A_STREAM_VERSION] = { .type = NLA_U32 },
+	[PCMIG_A_CAPS_SUPPORTED] = { .type = NLA_U32 },
+	[PCMIG_A_CAPS] = { .type = NLA_U32 },
+	[PCMIG_A_SESSION_ID] = { .type = NLA_U32 },
+	[PCMIG_A_ROLE] = { .type = NLA_U32 },
+	[PCMIG_A_PHASE] = { .type = NLA_U32 },
+	[PCMIG_A_MAX_BANDWIDTH] = { .type = NLA_U64 },
+	[PCMIG_A_DOWNTIME_LIMIT] = { .type = NLA_U32 },
+	[PCMIG_A_MAX_POSTCOPY_BANDWIDTH] = { .type = NLA_U64 },
+	[PCMIG_A_OFFSET] = { .type = NLA_U64 },
+	[PCMIG_A_DEVSTATE_SIZE] = { .type = NLA_U64 },
+	[PCMIG_A_REASON] = { .type = NLA_STRING },
+	[PCMIG_A_POSTCOPY_REQUESTED] = { .type = NLA_FLAG },
+	[PCMIG_A_EVENT] = { .type = NLA_U32 },
+	[PCMIG_A_STATS] = { .type = NLA_NESTED },
+	[PCMIG_A_SESSIONS_MAX] = { .type = NLA_U32 },
+};
+
+static const struct nla_policy stat_policy[PCMIG_STAT_MAX + 1] = {
+	[PCMIG_STAT_BYTES_SENT] = { .type = NLA_U64 },
+	[PCMIG_STAT_BYTES_RECEIVED] = { .type = NLA_U64 },
+	[PCMIG_STAT_BYTES_REMAINING] = { .type = NLA_U64 },
+	[PCMIG_STAT_BANDWIDTH] = { .type = NLA_U64 },
+	[PCMIG_STAT_PASSES] = { .type = NLA_U32 },
+	[PCMIG_STAT_ELAPSED_MS] = { .type = NLA_U64 },
+	[PCMIG_STAT_DOWNTIME_MS] = { .type = NLA_U64 },
+	[PCMIG_STAT_EXPECTED_DOWNTIME_MS] = { .type = NLA_U64 },
+};
+
+/* 32-bit presence masks must cover every attribute. */
+_Static_assert(PCMIG_A_MAX < 32 && PCMIG_STAT_MAX < 32, "presence masks");
+
+static int parse_stats(struct nlattr *nest, struct pcmig_session *s)
+{
+	struct nlattr *tb[PCMIG_STAT_MAX + 1];
+
+	if (nla_parse_nested(tb, PCMIG_STAT_MAX, nest, stat_policy) < 0)
+		return -EBADMSG;
+	for (int i = PCMIG_STAT_BYTES_SENT; i <= PCMIG_STAT_MAX; i++) {
+		if (!tb[i])
+			continue;
+		s->stats_has |= 1U << i;
+		s->stats[i] = i == PCMIG_STAT_PASSES ? nla_get_u32(tb[i]) :
+						     nla_get_u64(tb[i]);
+	}
+	return 0;
+}
+
+int session_from_msg(struct nl_msg *msg, struct pcmig_session *s)
+{
+	struct nlattr *tb[PCMIG_A_MAX + 1];
+
+	memset(s, 0, sizeof(*s));
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, PCMIG_A_MAX, attr_policy) < 0 ||
+	    !tb[PCMIG_A_SESSION_ID])
+		return -EBADMSG;
+	for (int i = 0; i <= PCMIG_A_MAX; i++)
+		if (tb[i])
+			s->has |= 1U << i;
+
+	s->id = nla_get_u32(tb[PCMIG_A_SESSION_ID]);
+	if (tb[PCMIG_A_EVENT])
+		s->event = nla_get_u32(tb[PCMIG_A_EVENT]);
+	if (tb[PCMIG_A_ROLE])
+		s->role = nla_get_u32(tb[PCMIG_A_ROLE]);
+	if (tb[PCMIG_A_PHASE])
+		s->phase = nla_get_u32(tb[PCMIG_A_PHASE]);
+	if (tb[PCMIG_A_CAPS])
+		s->caps = nla_get_u32(tb[PCMIG_A_CAPS]);
+	if (tb[PCMIG_A_DOWNTIME_LIMIT])
+		s->downtime_limit = nla_get_u32(tb[PCMIG_A_DOWNTIME_LIMIT]);
+	if (tb[PCMIG_A_MAX_BANDWIDTH])
+		s->max_bandwidth = nla_get_u64(tb[PCMIG_A_MAX_BANDWIDTH]);
+	if (tb[PCMIG_A_MAX_POSTCOPY_BANDWIDTH])
+		s->max_postcopy_bandwidth =
+			nla_get_u64(tb[PCMIG_A_MAX_POSTCOPY_BANDWIDTH]);
+	if (tb[PCMIG_A_DEVSTATE_SIZE])
+		s->devstate_size = nla_get_u64(tb[PCMIG_A_DEVSTATE_SIZE]);
+	s->postcopy_requested = tb[PCMIG_A_POSTCOPY_REQUESTED] != NULL;
+	if (tb[PCMIG_A_REASON])
+		nla_strlcpy(s->reason, tb[PCMIG_A_REASON], sizeof(s->reason));
+	if (tb[PCMIG_A_STATS])
+		return parse_stats(tb[PCMIG_A_STATS], s);
+	return 0;
+}
+
+int info_from_msg(struct nl_msg *msg, struct pcmig_info *info)
+{
+	struct nlattr *tb[PCMIG_A_MAX + 1];
+
+	memset(info, 0, sizeof(*info));
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, PCMIG_A_MAX, attr_policy) < 0 ||
+	    !tb[PCMIG_A_VERSION] || !tb[PCMIG_A_STREAM_VERSION] ||
+	    !tb[PCMIG_A_CAPS_SUPPORTED])
+		return -EBADMSG;
+	info->version = nla_get_u32(tb[PCMIG_A_VERSION]);
+	info->stream_version = nla_get_u32(tb[PCMIG_A_STREAM_VERSION]);
+	info->caps_supported = nla_get_u32(tb[PCMIG_A_CAPS_SUPPORTED]);
+	if (tb[PCMIG_A_SESSIONS_MAX])
+		info->sessions_max = nla_get_u32(tb[PCMIG_A_SESSIONS_MAX]);
+	return 0;
+}
+
+/* Name of an enum value, or its number for values newer than pcmigd. */
+static const char *name_or_num(const char *name, uint32_t v, char buf[16])
+{
+	if (name)
+		return name;
+	snprintf(buf, 16, "%" PRIu32, v);
+	return buf;
+}
+
+void session_print_brief(FILE *f, const struct pcmig_session *s)
+{
+	char rb[16], pb[16];
+
+	fprintf(f, "session %" PRIu32, s->id);
+	if (SESSION_HAS(s, PCMIG_A_ROLE))
+		fprintf(f, " %s", name_or_num(role_name(s->role), s->role, rb));
+	if (SESSION_HAS(s, PCMIG_A_PHASE))
+		fprintf(f, " %s",
+			name_or_num(phase_name(s->phase), s->phase, pb));
+	if (s->reason[0])
+		fprintf(f, ": %s", s->reason);
+}
+
+static void print_stat_bytes(FILE *f, const struct pcmig_session *s, int stat,
+			     const char *label)
+{
+	char b[UNITS_LEN];
+
+	if (SESSION_HAS_STAT(s, stat))
+		fprintf(f, "  %-23s %s (%" PRIu64 ")\n", label,
+			fmt_bytes(s->stats[stat], b), s->stats[stat]);
+}
+
+static void print_stat_ms(FILE *f, const struct pcmig_session *s, int stat,
+			  const char *label)
+{
+	char b[UNITS_LEN];
+
+	if (SESSION_HAS_STAT(s, stat))
+		fprintf(f, "  %-23s %s\n", label, fmt_ms(s->stats[stat], b));
+}
+
+void session_print(FILE *f, const struct pcmig_session *s)
+{
+	char b[UNITS_LEN], caps[128];
+
+	session_print_brief(f, s);
+	fputc('\n', f);
+	if (SESSION_HAS(s, PCMIG_A_CAPS)) {
+		caps_format(s->caps, caps, sizeof(caps));
+		fprintf(f, "  %-23s %s\n", "caps:", caps);
+	}
+	if (SESSION_HAS(s, PCMIG_A_MAX_BANDWIDTH))
+		fprintf(f, "  %-23s %s\n", "max-bandwidth:",
+			fmt_rate(s->max_bandwidth, 1, b));
+	if (SESSION_HAS(s, PCMIG_A_DOWNTIME_LIMIT))
+		fprintf(f, "  %-23s %" PRIu32 " ms\n", "downtime-limit:",
+			s->downtime_limit);
+	if (SESSION_HAS(s, PCMIG_A_MAX_POSTCOPY_BANDWIDTH))
+		fprintf(f, "  %-23s %s\n", "max-postcopy-bandwidth:",
+			fmt_rate(s->max_postcopy_bandwidth, 1, b));
+	if (SESSION_HAS(s, PCMIG_A_DEVSTATE_SIZE))
+		fprintf(f, "  %-23s %s (%" PRIu64 ")\n", "devstate-size:",
+			fmt_bytes(s->devstate_size, b), s->devstate_size);
+	fprintf(f, "  %-23s %s\n", "postcopy-requested:",
+		s->postcopy_requested ? "yes" : "no");
+	print_stat_bytes(f, s, PCMIG_STAT_BYTES_SENT, "bytes-sent:");
+	print_stat_bytes(f, s, PCMIG_STAT_BYTES_RECEIVED, "bytes-received:");
+	print_stat_bytes(f, s, PCMIG_STAT_BYTES_REMAINING, "bytes-remaining:");
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_BANDWIDTH))
+		fprintf(f, "  %-23s %s\n", "bandwidth:",
+			fmt_rate(s->stats[PCMIG_STAT_BANDWIDTH], 0, b));
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_PASSES))
+		fprintf(f, "  %-23s %" PRIu64 "\n", "passes:",
+			s->stats[PCMIG_STAT_PASSES]);
+	print_stat_ms(f, s, PCMIG_STAT_ELAPSED_MS, "elapsed:");
+	print_stat_ms(f, s, PCMIG_STAT_DOWNTIME_MS, "downtime:");
+	print_stat_ms(f, s, PCMIG_STAT_EXPECTED_DOWNTIME_MS,
+		      "expected-downtime:");
+}
+
+static const char *const stat_keys[PCMIG_STAT_MAX + 1] = {
+	[PCMIG_STAT_BYTES_SENT] = "bytes_sent",
+	[PCMIG_STAT_BYTES_RECEIVED] = "bytes_received",
+	[PCMIG_STAT_BYTES_REMAINING] = "bytes_remaining",
+	[PCMIG_STAT_BANDWIDTH] = "bandwidth",
+	[PCMIG_STAT_PASSES] = "passes",
+	[PCMIG_STAT_ELAPSED_MS] = "elapsed_ms",
+	[PCMIG_STAT_DOWNTIME_MS] = "downtime_ms",
+	[PCMIG_STAT_EXPECTED_DOWNTIME_MS] = "expected_downtime_ms",
+};
+
+void session_json_members(struct json *j, const struct pcmig_session *s)
+{
+	char b[16];
+
+	json_u64(j, "id", s->id);
+	if (SESSION_HAS(s, PCMIG_A_ROLE))
+		json_str(j, "role", name_or_num(role_name(s->role), s->role, b));
+	if (SESSION_HAS(s, PCMIG_A_PHASE))
+		json_str(j, "phase",
+			 name_or_num(phase_name(s->phase), s->phase, b));
+	if (SESSION_HAS(s, PCMIG_A_CAPS))
+		json_caps(j, "caps", s->caps);
+	if (SESSION_HAS(s, PCMIG_A_MAX_BANDWIDTH))
+		json_u64(j, "max_bandwidth", s->max_bandwidth);
+	if (SESSION_HAS(s, PCMIG_A_DOWNTIME_LIMIT))
+		json_u64(j, "downtime_limit", s->downtime_limit);
+	if (SESSION_HAS(s, PCMIG_A_MAX_POSTCOPY_BANDWIDTH))
+		json_u64(j, "max_postcopy_bandwidth",
+			 s->max_postcopy_bandwidth);
+	if (SESSION_HAS(s, PCMIG_A_DEVSTATE_SIZE))
+		json_u64(j, "devstate_size", s->devstate_size);
+	json_bool(j, "postcopy_requested", s->postcopy_requested);
+	if (SESSION_HAS(s, PCMIG_A_REASON))
+		json_str(j, "reason", s->reason);
+	if (SESSION_HAS(s, PCMIG_A_STATS)) {
+		json_obj_begin(j, "stats");
+		for (int i = 0; i <= PCMIG_STAT_MAX; i++)
+			if (stat_keys[i] && SESSION_HAS_STAT(s, i))
+				json_u64(j, stat_keys[i], s->stats[i]);
+		json_obj_end(j);
+	}
+}
+
+void session_json(struct json *j, const char *key,
+		  const struct pcmig_session *s)
+{
+	json_obj_begin(j, key);
+	session_json_members(j, s);
+	json_obj_end(j);
+}

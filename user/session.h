@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A session as the kernel reports it (SESSION_NEW/SESSION_GET replies, dump
+ * entries and EVENT messages share one attribute set), and its rendering as
+ * text and JSON.
+ */
+#ifndef PCMIGD_SESSION_H
+#define PCMIGD_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/pcmig.h>
+#include <netlink/msg.h>
+
+#include "json.h"
+
+struct pcmig_session {
+	/* Bit n set: attribute n (PCMIG_A_* / PCMIG_STAT_*) was present. */
+	uint32_t has;
+	uint32_t stats_has;
+	uint32_t event;
+	uint32_t id;
+	uint32_t role;
+	uint32_t phase;
+	uint32_t caps;
+	uint32_t downtime_limit;
+	uint64_t max_bandwidth;
+	uint64_t max_postcopy_bandwidth;
+	uint64_t devstate_size;
+	bool postcopy_requested;
+	char reason[PCMIG_REASON_MAX];
+	uint64_t stats[PCMIG_STAT_MAX + 1];	/* indexed by PCMIG_STAT_* */
+};
+
+struct pcmig_info {
+	uint32_t version;
+	uint32_t stream_version;
+	uint32_t caps_supported;
+	uint32_t sessions_max;
+};
+
+#define SESSION_HAS(s, attr) (((s)->has >> (attr)) & 1)
+#define SESSION_HAS_STAT(s, stat) (((s)->stats_has >> (stat)) & 1)
+
+/* 0 or -EBADMSG; a message without SESSION_ID is malformed. */
+int session_from_msg(struct nl_msg *msg, struct pcmig_session *s);
+int info_from_msg(struct nl_msg *msg, struct pcmig_info *info);
+
+/* Multi-line description for `pcmigd status`. */
+void session_print(FILE *f, const struct pcmig_session *s);
+/* One line: "session 3 source precopy ..." for monitor and lists. */
+void session_print_brief(FILE *f, const struct pcmig_session *s);
+/*
+ * JSON object; keys are the uapi attribute names in lower case
+ * (SESSION_ID is "id"), phase/role/caps as names.
+ */
+void session_json(struct json *j, const char *key,
+		  const struct pcmig_session *s);
+/* The same members, for an object the caller extends (migrate --json). */
+void session_json_members(struct json *j, const struct pcmig_session *s);
+
+#endif
