@@ -34,9 +34,8 @@ netns_host() {
 }
 
 netns_down() {
-	ip netns del $NS_SRC 2>/dev/null
-	ip netns del $NS_DST 2>/dev/null
-	return 0
+	ip netns del $NS_SRC 2>/dev/null || true
+	ip netns del $NS_DST 2>/dev/null || true
 }
 
 in_src() { ip netns exec $NS_SRC "$@"; }
