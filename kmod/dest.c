@@ -60,6 +60,11 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 							      s->stopped_at);
 		pcmig_session_set_phase(s, arg);
 		return send_ack(s, arg);
+	case PCMIG_RX_DEV_DONE:
+		mutex_lock(&s->lock);
+		s->dev.done = true;
+		mutex_unlock(&s->lock);
+		return 0;
 	case PCMIG_RX_CANCELLED:
 		c->payload[f->length] = '\0';
 		snprintf(c->reason, sizeof(c->reason), "%s", c->payload);

@@ -25,7 +25,7 @@ static int devstate_reserve(struct pcmig_devstate *d, u64 need)
 	while (cap < need)
 		cap *= 2;
 	cap = min_t(u64, cap, PCMIG_DEVSTATE_MAX);
-	buf = kvmalloc(cap, GFP_KERNEL);
+	buf = kvmalloc(cap, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 	if (d->size)
@@ -71,7 +71,7 @@ int pcmig_devstate_alloc(struct pcmig_devstate *d, u64 size)
 	pcmig_devstate_free(d);
 	if (!size)
 		return 0;
-	d->buf = kvzalloc(size, GFP_KERNEL);
+	d->buf = kvzalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!d->buf)
 		return -ENOMEM;
 	d->cap = size;
@@ -88,7 +88,7 @@ void pcmig_devstate_free(struct pcmig_devstate *d)
 u64 pcmig_devstate_pending(struct pcmig_session *s)
 {
 	/* The frames around the blob count too, so 0 means really done. */
-	if (s->dev.saved)
+	if (s->dev.done)
 		return 0;
 	return s->dev.size - s->dev.sent + 2 * PCMIG_WIRE_FRAME_HDR_LEN + 8;
 }
@@ -117,6 +117,6 @@ int pcmig_devstate_save(struct pcmig_session *s)
 	if (!err)
 		err = pcmig_send_frame(s, PCMIG_SEC_DEVICE, PCMIG_DEV_END,
 				       NULL, 0);
-	d->saved = !err;
+	d->done = !err;
 	return err;
 }

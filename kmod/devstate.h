@@ -16,7 +16,7 @@ struct pcmig_devstate {
 	u64 size;		/* bytes held */
 	u64 cap;
 	u64 sent;		/* source: bytes already on the wire */
-	bool saved;		/* source: blob and its frames all sent */
+	bool done;		/* source: all sent; destination: all received */
 };
 
 int pcmig_devstate_append(struct pcmig_devstate *d, u64 off, const void *data,

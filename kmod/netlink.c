@@ -38,7 +38,6 @@ static const struct nla_policy pcmig_id_policy[PCMIG_A_MAX + 1] = {
 };
 
 #define PCMIG_PARAMS_POLICY						\
-	[PCMIG_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),		\
 	[PCMIG_A_CAPS] = NLA_POLICY_MASK(NLA_U32, PCMIG_CAPS_ALL),	\
 	[PCMIG_A_MAX_BANDWIDTH] = { .type = NLA_U64 },			\
 	[PCMIG_A_DOWNTIME_LIMIT] =					\
@@ -53,6 +52,7 @@ static const struct nla_policy pcmig_new_policy[PCMIG_A_MAX + 1] = {
 
 static const struct nla_policy pcmig_set_policy[PCMIG_A_MAX + 1] = {
 	PCMIG_PARAMS_POLICY,
+	[PCMIG_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
 static const struct nla_policy pcmig_attach_policy[PCMIG_A_MAX + 1] = {
@@ -261,12 +261,6 @@ static int pcmig_session_new_doit(struct sk_buff *skb, struct genl_info *info)
 	u32 id;
 	int err;
 
-	if (info->attrs[PCMIG_A_SESSION_ID]) {
-		NL_SET_ERR_MSG_ATTR(info->extack,
-				    info->attrs[PCMIG_A_SESSION_ID],
-				    "the module chooses session ids");
-		return -EINVAL;
-	}
 	if (GENL_REQ_ATTR_CHECK(info, PCMIG_A_ROLE))
 		return -EINVAL;
 	s = pcmig_session_new(genl_info_net(info), info->snd_portid,
@@ -430,6 +424,13 @@ static int pcmig_devstate_get_dumpit(struct sk_buff *skb,
 		return -ENOENT;
 	}
 	mutex_lock(&s->lock);
+	/* The destination's copy is read only once all of it is there. */
+	if (s->role == PCMIG_ROLE_DESTINATION && !s->dev.done) {
+		mutex_unlock(&s->lock);
+		pcmig_session_put(s);
+		NL_SET_ERR_MSG(cb->extack, "device state has not fully arrived");
+		return -EAGAIN;
+	}
 	while (off < s->dev.size) {
 		/* Pieces sized to the dump buffer the reader gave us. */
 		int room = skb_tailroom(skb) - PCMIG_DEVSTATE_MSG_OVERHEAD;
@@ -663,7 +664,7 @@ int pcmig_nl_init(void)
  */
 void pcmig_nl_exit(void)
 {
-	genl_unregister_family(&pcmig_family);
 	WRITE_ONCE(pcmig_nl_live, false);
+	genl_unregister_family(&pcmig_family);
 	netlink_unregister_notifier(&pcmig_nl_notifier);
 }

@@ -304,6 +304,8 @@ int pcmig_session_cancel(struct pcmig_session *s)
 		s->phase = PCMIG_PHASE_CANCELLED;
 		s->ended = ktime_get();
 		strscpy(s->reason, "cancelled by user", sizeof(s->reason));
+		if (s->sock)
+			kernel_sock_shutdown(s->sock, SHUT_RDWR);
 		return 1;	/* caller notifies */
 	}
 	s->cancel_requested = true;

@@ -109,8 +109,41 @@ static int run_precopy(struct pcmig_session *s, enum pcmig_decision *out)
 	return 0;
 }
 
-static void source_fail(struct pcmig_session *s, int err, const char *what)
+/*
+ * The destination may have said why it stopped just before the connection
+ * broke under our sends: look for its FAIL on the return path, without
+ * waiting for more than one socket timeout.
+ */
+static bool peer_reason(struct pcmig_session *s, struct pcmig_rx *rx,
+			char *reason, size_t len)
 {
+	u8 hdr[PCMIG_WIRE_FRAME_HDR_LEN];
+	u8 payload[PCMIG_WIRE_REASON_MAX + 1];
+	struct pcmig_wire_frame f;
+	enum pcmig_rx_act act;
+	const char *why;
+	u64 arg;
+
+	while (!pcmig_recv_last_word(s, hdr, sizeof(hdr)) &&
+	       !pcmig_rx_frame_hdr(rx, hdr, &f, &why) &&
+	       !pcmig_recv_last_word(s, payload, f.length) &&
+	       !pcmig_rx_frame(rx, &f, payload, &act, &arg, &why)) {
+		if (act == PCMIG_RX_PEER_FAILED) {
+			payload[f.length] = '\0';
+			strscpy(reason, payload, len);
+			return true;
+		}
+		if (act == PCMIG_RX_COMPLETE)
+			break;
+	}
+	return false;
+}
+
+static void source_fail(struct pcmig_session *s, struct pcmig_rx *rx,
+			int err, const char *what)
+{
+	char reason[PCMIG_WIRE_REASON_MAX + 1];
+
 	if (pcmig_session_aborted(s)) {
 		if (s->cancel_requested) {
 			pcmig_send_last_word(s, PCMIG_SEC_CONTROL,
@@ -120,6 +153,12 @@ static void source_fail(struct pcmig_session *s, int err, const char *what)
 					  "cancelled by user");
 		}
 		return;	/* teardown sets its own reason */
+	}
+	if (rx->preamble_seen && !rx->ended &&
+	    peer_reason(s, rx, reason, sizeof(reason))) {
+		pcmig_session_end(s, PCMIG_PHASE_FAILED,
+				  "destination failed: %s", reason);
+		return;
 	}
 	pcmig_session_end(s, PCMIG_PHASE_FAILED, "%s: %s", what,
 			  pcmig_io_error(err));
@@ -139,14 +178,14 @@ static int wait_return_path(struct pcmig_session *s, struct pcmig_rx *rx,
 	for (;;) {
 		err = pcmig_recv(s, hdr, sizeof(hdr));
 		if (err) {
-			source_fail(s, err, "return path");
+			source_fail(s, rx, err, "return path");
 			return err;
 		}
 		err = pcmig_rx_frame_hdr(rx, hdr, &f, &why);
 		if (!err) {
 			err = pcmig_recv(s, payload, f.length);
 			if (err) {
-				source_fail(s, err, "return path");
+				source_fail(s, rx, err, "return path");
 				return err;
 			}
 			err = pcmig_rx_frame(rx, &f, payload, &act, &arg,
@@ -191,7 +230,7 @@ int pcmig_source_main(void *data)
 	pcmig_rx_init(&rx, true);
 	err = pcmig_send_preamble(s, PCMIG_WIRE_MAGIC);
 	if (err) {
-		source_fail(s, err, "sending stream preamble");
+		source_fail(s, &rx, err, "sending stream preamble");
 		return err;
 	}
 	s->tx_broken = false;
@@ -203,7 +242,7 @@ int pcmig_source_main(void *data)
 
 		err = pcmig_recv(s, pre, sizeof(pre));
 		if (err) {
-			source_fail(s, err, "waiting for the destination");
+			source_fail(s, &rx, err, "waiting for the destination");
 			return err;
 		}
 		err = pcmig_rx_preamble(&rx, pre, s->caps, &why);
@@ -216,7 +255,7 @@ int pcmig_source_main(void *data)
 
 	err = run_precopy(s, &d);
 	if (err) {
-		source_fail(s, err, "precopy");
+		source_fail(s, &rx, err, "precopy");
 		return err;
 	}
 
@@ -229,7 +268,7 @@ int pcmig_source_main(void *data)
 	if (!err && d == PCMIG_GO_STOP_POSTCOPY) {
 		err = send_phase(s, PCMIG_PHASE_POSTCOPY);
 		if (err) {
-			source_fail(s, err, "sending the stream");
+			source_fail(s, &rx, err, "sending the stream");
 			return err;
 		}
 		/* Downtime ends when the destination says it runs. */
@@ -245,7 +284,7 @@ int pcmig_source_main(void *data)
 		err = pcmig_send_frame(s, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS,
 				       NULL, 0);
 	if (err) {
-		source_fail(s, err, "sending the stream");
+		source_fail(s, &rx, err, "sending the stream");
 		return err;
 	}
 	pending_of(s);

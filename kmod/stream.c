@@ -88,7 +88,8 @@ static int send_buf(struct pcmig_session *s, const void *buf, size_t len,
 	return err;
 }
 
-int pcmig_recv(struct pcmig_session *s, void *buf, size_t len)
+static int recv_buf(struct pcmig_session *s, void *buf, size_t len,
+		    bool final)
 {
 	while (len) {
 		struct kvec iov = { .iov_base = buf, .iov_len = len };
@@ -97,6 +98,8 @@ int pcmig_recv(struct pcmig_session *s, void *buf, size_t len)
 				       MSG_WAITALL);
 
 		if (n == -EAGAIN) {
+			if (final)
+				return -ETIMEDOUT;
 			if (pcmig_session_aborted(s))
 				return -EINTR;
 			continue;
@@ -110,6 +113,17 @@ int pcmig_recv(struct pcmig_session *s, void *buf, size_t len)
 		s->stats.bytes_received += n;
 	}
 	return 0;
+}
+
+int pcmig_recv(struct pcmig_session *s, void *buf, size_t len)
+{
+	return recv_buf(s, buf, len, false);
+}
+
+/* What the peer still has to say once we are failing: wait no longer. */
+int pcmig_recv_last_word(struct pcmig_session *s, void *buf, size_t len)
+{
+	return recv_buf(s, buf, len, true);
 }
 
 /*

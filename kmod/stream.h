@@ -17,6 +17,7 @@ int pcmig_send_preamble(struct pcmig_session *s, u32 magic);
 void pcmig_send_last_word(struct pcmig_session *s, u8 section, u8 type,
 			  const char *reason);
 int pcmig_recv(struct pcmig_session *s, void *buf, size_t len);
+int pcmig_recv_last_word(struct pcmig_session *s, void *buf, size_t len);
 const char *pcmig_io_error(int err);
 
 #endif /* _PCMIG_STREAM_H */
