@@ -48,8 +48,6 @@ except ImportError:
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 
-# Attributes a command's policy accepts although the spec leaves them out
-# of the request, with why.  Keep this list short and explained.
 errors = []
 notes = []
 
