@@ -9,6 +9,7 @@
 #include <linux/moduleparam.h>
 #include <net/genetlink.h>
 
+#include "dm_target.h"
 #include "netlink.h"
 #include "session.h"
 
@@ -18,10 +19,15 @@ MODULE_PARM_DESC(sessions_max, "Sessions allowed per network namespace (default 
 
 static int __init pcmig_init(void)
 {
-	int err = pcmig_nl_init();
+	int err = pcmig_dm_init();
 
 	if (err)
 		return err;
+	err = pcmig_nl_init();
+	if (err) {
+		pcmig_dm_exit();
+		return err;
+	}
 	pr_info("pcmig: loaded, netlink family \"%s\" version %u\n",
 		PCMIG_GENL_NAME, PCMIG_GENL_VERSION);
 	return 0;
@@ -36,6 +42,7 @@ static void __exit pcmig_exit(void)
 {
 	pcmig_nl_exit();
 	pcmig_session_destroy_all();
+	pcmig_dm_exit();
 }
 
 module_init(pcmig_init);

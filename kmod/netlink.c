@@ -19,7 +19,6 @@
 #include "phase.h"
 #include "session.h"
 
-static struct genl_family pcmig_family;
 static bool pcmig_nl_live;
 
 /* Ranges wider than the s16 bounds NLA_POLICY_RANGE can hold. */
@@ -80,6 +79,48 @@ static void set_err(struct netlink_ext_ack *extack, const struct nlattr *attr,
 	if (attr)
 		NL_SET_BAD_ATTR(extack, attr);
 }
+
+#define PCMIG_NAME_POLICY { .type = NLA_STRING, .len = PCMIG_NAME_MAX }
+
+static struct netlink_range_validation pcmig_gran_range = {
+	.min = PCMIG_GRANULARITY_MIN,
+	.max = PCMIG_GRANULARITY_MAX,
+};
+
+static const struct nla_policy pcmig_bitmap_policy[PCMIG_A_MAX + 1] = {
+	[PCMIG_A_NODE] = PCMIG_NAME_POLICY,
+	[PCMIG_A_BITMAP] = PCMIG_NAME_POLICY,
+};
+
+static const struct nla_policy pcmig_bitmap_add_policy[PCMIG_A_MAX + 1] = {
+	[PCMIG_A_NODE] = PCMIG_NAME_POLICY,
+	[PCMIG_A_BITMAP] = PCMIG_NAME_POLICY,
+	[PCMIG_A_GRANULARITY] = NLA_POLICY_FULL_RANGE(NLA_U32,
+						      &pcmig_gran_range),
+	[PCMIG_A_ENABLED] = NLA_POLICY_MAX(NLA_U8, 1),
+};
+
+static const struct nla_policy pcmig_bitmap_set_policy[PCMIG_A_MAX + 1] = {
+	[PCMIG_A_NODE] = PCMIG_NAME_POLICY,
+	[PCMIG_A_BITMAP] = PCMIG_NAME_POLICY,
+	[PCMIG_A_ENABLED] = NLA_POLICY_MAX(NLA_U8, 1),
+};
+
+static const struct nla_policy pcmig_bitmap_merge_policy[PCMIG_A_MAX + 1] = {
+	[PCMIG_A_NODE] = PCMIG_NAME_POLICY,
+	[PCMIG_A_BITMAP] = PCMIG_NAME_POLICY,
+	[PCMIG_A_BITMAP_SRC] = PCMIG_NAME_POLICY,
+};
+
+static const struct nla_policy pcmig_node_policy[PCMIG_A_MAX + 1] = {
+	[PCMIG_A_NODE] = PCMIG_NAME_POLICY,
+};
+
+static const struct nla_policy pcmig_extents_policy[PCMIG_A_MAX + 1] = {
+	[PCMIG_A_NODE] = PCMIG_NAME_POLICY,
+	[PCMIG_A_BITMAP] = PCMIG_NAME_POLICY,
+	[PCMIG_A_OFFSET] = { .type = NLA_U64 },
+};
 
 static int put_stats(struct sk_buff *skb, struct pcmig_session *s)
 {
@@ -607,13 +648,62 @@ static const struct genl_ops pcmig_ops[] = {
 		.maxattr = PCMIG_A_MAX,
 		.flags = PCMIG_ADMIN,
 	},
+	{
+		.cmd = PCMIG_CMD_BITMAP_ADD,
+		.doit = pcmig_nl_bitmap_add,
+		.policy = pcmig_bitmap_add_policy,
+		.maxattr = PCMIG_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PCMIG_CMD_BITMAP_DEL,
+		.doit = pcmig_nl_bitmap_del,
+		.policy = pcmig_bitmap_policy,
+		.maxattr = PCMIG_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PCMIG_CMD_BITMAP_GET,
+		.dumpit = pcmig_nl_bitmap_get_dumpit,
+		.policy = pcmig_node_policy,
+		.maxattr = PCMIG_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PCMIG_CMD_BITMAP_SET,
+		.doit = pcmig_nl_bitmap_set,
+		.policy = pcmig_bitmap_set_policy,
+		.maxattr = PCMIG_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PCMIG_CMD_BITMAP_CLEAR,
+		.doit = pcmig_nl_bitmap_clear,
+		.policy = pcmig_bitmap_policy,
+		.maxattr = PCMIG_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PCMIG_CMD_BITMAP_MERGE,
+		.doit = pcmig_nl_bitmap_merge,
+		.policy = pcmig_bitmap_merge_policy,
+		.maxattr = PCMIG_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PCMIG_CMD_BITMAP_EXTENTS,
+		.dumpit = pcmig_nl_bitmap_extents_dumpit,
+		.policy = pcmig_extents_policy,
+		.maxattr = PCMIG_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
 static const struct genl_multicast_group pcmig_mcgrps[] = {
 	{ .name = PCMIG_MCGRP_EVENTS },
 };
 
-static struct genl_family pcmig_family __ro_after_init = {
+struct genl_family pcmig_family __ro_after_init = {
 	.name = PCMIG_GENL_NAME,
 	.version = PCMIG_GENL_VERSION,
 	.maxattr = PCMIG_A_MAX,

@@ -27,6 +27,8 @@ static const struct command commands[] = {
 	{ "cancel", cmd_cancel, "cancel a session" },
 	{ "status", cmd_status, "show sessions and their statistics" },
 	{ "monitor", cmd_monitor, "print session events as they happen" },
+	{ "bitmap", cmd_bitmap,
+	  "manage the dirty bitmaps of block nodes (dm target pcmig)" },
 };
 
 static void help(void)

@@ -39,5 +39,6 @@ int cmd_start_postcopy(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_bitmap(int argc, char **argv);
 
 #endif

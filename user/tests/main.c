@@ -26,6 +26,7 @@ int main(int argc, char **argv)
 	test_nl();
 	test_net();
 	test_negotiate();
+	test_bitmap();
 	test_cli();
 	return tap_finish();
 }

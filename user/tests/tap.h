@@ -24,5 +24,6 @@ void test_json(void);
 void test_progress(void);
 void test_nl(void);
 void test_cli(void);
+void test_bitmap(void);
 
 #endif

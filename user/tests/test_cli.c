@@ -81,8 +81,13 @@ void test_cli(void)
 {
 	static const char *const cmds[] = {
 		"caps", "incoming", "migrate", "start-postcopy", "cancel",
-		"status", "monitor",
+		"status", "monitor", "bitmap",
 	};
+	static const char *const bitmap_cmds[] = {
+		"add", "remove", "list", "enable", "disable", "clear", "merge",
+		"dump",
+	};
+	char long_name[300];
 	struct result r;
 	char want[64];
 
@@ -100,6 +105,24 @@ void test_cli(void)
 		       strstr(r.out, "Example") && !r.err[0],
 		       "pcmigd %s --help", cmds[i]);
 	}
+	for (size_t i = 0; i < sizeof(bitmap_cmds) / sizeof(bitmap_cmds[0]);
+	     i++) {
+		RUN(&r, "bitmap", bitmap_cmds[i], "--help");
+		snprintf(want, sizeof(want), "Usage: pcmigd bitmap %s",
+			 bitmap_cmds[i]);
+		tap_ok(r.status == 0 && strstr(r.out, want) &&
+		       strstr(r.out, "Exit status:") &&
+		       strstr(r.out, "Example") && !r.err[0],
+		       "pcmigd bitmap %s --help", bitmap_cmds[i]);
+	}
+	RUN(&r, "bitmap", "--help");
+	all = r.status == 0;
+	for (size_t i = 0; i < sizeof(bitmap_cmds) / sizeof(bitmap_cmds[0]);
+	     i++) {
+		snprintf(want, sizeof(want), "\n  %s ", bitmap_cmds[i]);
+		all = all && strstr(r.out, want);
+	}
+	tap_ok(all, "pcmigd bitmap --help lists every subcommand");
 	RUN(&r, "--version");
 	tap_ok(r.status == 0 && !strncmp(r.out, "pcmigd ", 7),
 	       "pcmigd --version");
@@ -130,6 +153,50 @@ void test_cli(void)
 	USAGE("cancel with two SESSIONs", "unexpected argument '2'", "cancel",
 	      "1", "2");
 
+	USAGE("bitmap without subcommand", "missing subcommand", "bitmap");
+	USAGE("bitmap frob", "unknown subcommand 'frob'", "bitmap", "frob");
+	USAGE("bitmap --frob", "unknown option '--frob'", "bitmap", "--frob");
+	USAGE("bitmap add without NODE", "missing NODE", "bitmap", "add");
+	USAGE("bitmap add without NAME", "missing NAME", "bitmap", "add",
+	      "vda");
+	USAGE("bitmap add: usage hint names the subcommand",
+	      "Try 'pcmigd bitmap add --help'", "bitmap", "add", "vda");
+	USAGE("bitmap add --granularity 3K",
+	      "--granularity: 3K is not a power of two",
+	      "bitmap", "add", "vda", "b", "--granularity", "3K");
+	USAGE("bitmap add --granularity 256", "256 is out of range",
+	      "bitmap", "add", "vda", "b", "--granularity", "256");
+	USAGE("bitmap add --granularity 4G", "4G is out of range",
+	      "bitmap", "add", "--granularity", "4G", "vda", "b");
+	USAGE("bitmap add --granularity 1X", "not a size", "bitmap", "add",
+	      "vda", "b", "--granularity", "1X");
+	USAGE("bitmap add --granularity without value", "'--granularity'",
+	      "bitmap", "add", "vda", "b", "--granularity");
+	USAGE("bitmap add with an empty NODE", "NODE: empty name", "bitmap",
+	      "add", "", "b");
+	memset(long_name, 'x', 256);
+	long_name[256] = '\0';
+	USAGE("bitmap add with a 256-byte NAME",
+	      "NAME: name longer than 255 bytes", "bitmap", "add", "vda",
+	      long_name);
+	USAGE("bitmap add --frob", "'--frob'", "bitmap", "add", "vda", "b",
+	      "--frob");
+	USAGE("bitmap remove with three names", "unexpected argument 'c'",
+	      "bitmap", "remove", "vda", "b", "c");
+	USAGE("bitmap enable --json", "'--json'", "bitmap", "enable", "--json",
+	      "vda", "b");
+	USAGE("bitmap disable without NAME", "missing NAME", "bitmap",
+	      "disable", "vda");
+	USAGE("bitmap clear without NODE", "missing NODE", "bitmap", "clear");
+	USAGE("bitmap merge without DST", "missing DST", "bitmap", "merge",
+	      "vda", "a");
+	USAGE("bitmap list with two NODEs", "unexpected argument 'vdb'",
+	      "bitmap", "list", "vda", "vdb");
+	USAGE("bitmap dump --from -1", "--from: '-1' is not a size", "bitmap",
+	      "dump", "vda", "b", "--from", "-1");
+	USAGE("bitmap dump without NAME", "missing NAME", "bitmap", "dump",
+	      "vda", "--json");
+
 	/* Without the module every command fails the same way (exit 3). */
 	RUN(&r, "caps");
 	if (r.status == EXIT_ENV)
@@ -138,6 +205,17 @@ void test_cli(void)
 	else
 		tap_ok(r.status == 0 && strstr(r.out, "stream version:"),
 		       "caps with the module loaded");
+	RUN(&r, "bitmap", "list", "--json");
+	if (r.status == EXIT_ENV)
+		tap_ok(strstr(r.err, "pcmig module not loaded") ||
+		       strstr(r.err, "needs CAP_NET_ADMIN"),
+		       "bitmap list: exit 3 and says why");
+	else
+		tap_ok(r.status == 0 && !strncmp(r.out, "{\"bitmaps\":[", 12),
+		       "bitmap list --json with the module loaded");
+	RUN(&r, "bitmap", "dump", "vda", "b");
+	tap_ok(r.status == EXIT_ENV && !r.out[0],
+	       "bitmap dump of a missing node: exit 3, nothing on stdout");
 	RUN(&r, "migrate", "--to", "127.0.0.1:9");
 	tap_ok(r.status == EXIT_ENV || r.status == EXIT_NET,
 	       "migrate checks the module before the network (exit %d)",

@@ -23,6 +23,12 @@
 #define PCMIG_DOWNTIME_LIMIT_DEFAULT	300
 #define PCMIG_DOWNTIME_LIMIT_MAX	2000000
 
+/* Dirty bitmaps of block nodes (dm target "pcmig"). */
+#define PCMIG_NAME_MAX			255	/* names, bytes without NUL */
+#define PCMIG_GRANULARITY_MIN		512U
+#define PCMIG_GRANULARITY_MAX		(2U << 30)
+#define PCMIG_GRANULARITY_DEFAULT	(64U << 10)
+
 /* Longest reason string reported for a failed session, including NUL. */
 #define PCMIG_REASON_MAX	256
 
@@ -87,13 +93,21 @@ enum pcmig_attr {
 	PCMIG_A_MAX_POSTCOPY_BANDWIDTH,	/* u64: bytes/s, 0 = unlimited */
 	PCMIG_A_SOCK_FD,		/* u32: fd of a connected stream socket */
 	PCMIG_A_DATA,			/* binary: device-state piece */
-	PCMIG_A_OFFSET,			/* u64: offset into device state */
+	PCMIG_A_OFFSET,			/* u64: device-state or extent offset */
 	PCMIG_A_DEVSTATE_SIZE,		/* u64: bytes of device state held */
 	PCMIG_A_REASON,			/* string: why the session failed */
 	PCMIG_A_POSTCOPY_REQUESTED,	/* flag: start-postcopy was issued */
 	PCMIG_A_EVENT,			/* u32: enum pcmig_event */
 	PCMIG_A_STATS,			/* nest: PCMIG_STAT_* */
 	PCMIG_A_SESSIONS_MAX,		/* u32: sessions allowed per netns */
+	PCMIG_A_NODE,			/* string: block node (dm table name) */
+	PCMIG_A_BITMAP,			/* string: dirty bitmap name */
+	PCMIG_A_BITMAP_SRC,		/* string: bitmap merged from */
+	PCMIG_A_GRANULARITY,		/* u32: bytes, power of two */
+	PCMIG_A_ENABLED,		/* u8: 0 or 1 */
+	PCMIG_A_DIRTY_COUNT,		/* u64: granules marked dirty */
+	PCMIG_A_NODE_SIZE,		/* u64: bytes of the node */
+	PCMIG_A_LENGTH,			/* u64: bytes of a dirty extent */
 
 	__PCMIG_A_MAX
 };
@@ -131,6 +145,18 @@ enum pcmig_cmd {
 	PCMIG_CMD_START_POSTCOPY,	/* id (rule S3) */
 	PCMIG_CMD_CANCEL,		/* id */
 	PCMIG_CMD_EVENT,		/* multicast notification */
+	PCMIG_CMD_BITMAP_ADD,		/* node bitmap [granularity] [enabled] */
+	PCMIG_CMD_BITMAP_DEL,		/* node bitmap */
+	PCMIG_CMD_BITMAP_GET,		/* dump: [node] -> bitmaps */
+	PCMIG_CMD_BITMAP_SET,		/* node bitmap enabled */
+	PCMIG_CMD_BITMAP_CLEAR,		/* node bitmap */
+	PCMIG_CMD_BITMAP_MERGE,		/* node bitmap-src -> bitmap */
+	/*
+	 * Dump of maximal runs of dirty granules as byte ranges, in order,
+	 * from [offset] (a run holding it starts there), the last one cut at
+	 * the end of the node.
+	 */
+	PCMIG_CMD_BITMAP_EXTENTS,	/* dump: node bitmap [offset] */
 
 	__PCMIG_CMD_MAX
 };

@@ -21,6 +21,10 @@ typedef uint64_t u64;
 
 #define U64_MAX UINT64_MAX
 
+/* Single, untorn accesses: relaxed atomics do what the kernel's do. */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+
 static inline u16 get_unaligned_be16(const void *p)
 {
 	u16 v;
