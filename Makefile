@@ -9,6 +9,7 @@
 #   make fuzz          libFuzzer run over the stream checker
 #   make test          everything, VM suites on both kernels (README)
 #   make demo          the demo migration in a VM (README)
+#   make bench         benchmarks in a VM: tables and ratios, no asserts
 #
 # KDIR defaults to the running kernel's build dir when it exists, else the
 # installed Debian 6.1 headers.  KVER picks /lib/modules/KVER/build or
@@ -94,6 +95,9 @@ test:
 
 demo:
 	scripts/demo
+
+bench:
+	scripts/bench
 
 clean:
 	rm -rf $(BUILD)

@@ -8,6 +8,7 @@
  * state never after the destination CPUs have started), so the callers
  * only move bytes where the checker tells them to.
  */
+#include "bitmap.h"
 #include "wire.h"
 
 void pcmig_wire_put_preamble(u8 *buf, u32 magic, u32 caps)
@@ -25,6 +26,117 @@ void pcmig_wire_put_frame(u8 *buf, u8 section, u8 type, u32 length)
 	buf[1] = type;
 	put_unaligned_be16(0, buf + 2);
 	put_unaligned_be32(length, buf + 4);
+}
+
+u64 pcmig_wire_bm_nbits(u64 node_size, u32 granularity)
+{
+	return node_size / granularity + (node_size % granularity != 0);
+}
+
+u32 pcmig_wire_bm_chunk_bits(u64 nbits, u64 first)
+{
+	u64 left = nbits - first;
+
+	return left < PCMIG_BM_CHUNK_BITS ? left : PCMIG_BM_CHUNK_BITS;
+}
+
+/*
+ * BM_START payload for bitmap @bitmap of node @node into @buf (at least
+ * PCMIG_BM_START_MAX bytes).  Returns its length, or 0 if a name is empty
+ * or longer than PCMIG_NAME_MAX (then @buf is left alone).
+ */
+u32 pcmig_wire_put_bm_start(u8 *buf, const char *node, const char *bitmap,
+			    u32 granularity, bool enabled, u64 node_size)
+{
+	size_t nl = strnlen(node, PCMIG_NAME_MAX + 1);
+	size_t bl = strnlen(bitmap, PCMIG_NAME_MAX + 1);
+	u8 *p = buf;
+
+	if (!nl || nl > PCMIG_NAME_MAX || !bl || bl > PCMIG_NAME_MAX)
+		return 0;
+	*p++ = nl;
+	memcpy(p, node, nl);
+	p += nl;
+	*p++ = bl;
+	memcpy(p, bitmap, bl);
+	p += bl;
+	put_unaligned_be32(granularity, p);
+	p += 4;
+	*p++ = enabled ? PCMIG_BM_F_ENABLED : 0;
+	put_unaligned_be64(node_size, p);
+	p += 8;
+	return p - buf;
+}
+
+/* Bits @b..@b + @n - 1 (@n <= 8) of a u64-word bitmap, bit @b lowest. */
+static u8 bm_get8(const u64 *words, u64 b, u32 n)
+{
+	u32 sh = b % PCMIG_BITMAP_WORD_BITS;
+	u64 v = words[b / PCMIG_BITMAP_WORD_BITS] >> sh;
+
+	if (sh + n > PCMIG_BITMAP_WORD_BITS)
+		v |= words[b / PCMIG_BITMAP_WORD_BITS + 1] <<
+		     (PCMIG_BITMAP_WORD_BITS - sh);
+	return v & (0xffU >> (8 - n));
+}
+
+/* Whether bits @first..@first + @nbits - 1 of @words are all clear. */
+bool pcmig_wire_bm_chunk_is_zero(const u64 *words, u64 first, u32 nbits)
+{
+	u32 i, n;
+
+	for (i = 0; i < nbits; i += n) {
+		n = nbits - i < 8 ? nbits - i : 8;
+		if (bm_get8(words, first + i, n))
+			return false;
+	}
+	return true;
+}
+
+/* BM_ZEROES payload (PCMIG_BM_CHUNK_HDR bytes); returns its length. */
+u32 pcmig_wire_put_bm_zeroes(u8 *buf, u64 first, u32 nbits)
+{
+	put_unaligned_be64(first, buf);
+	put_unaligned_be32(nbits, buf + 8);
+	return PCMIG_BM_CHUNK_HDR;
+}
+
+/*
+ * BM_BITS payload for bits @first..@first + @nbits - 1 of @words (laid out
+ * as in bitmap.h) into @buf (PCMIG_BM_CHUNK_HDR + ceil(@nbits / 8) bytes).
+ * The data is written byte by byte, LSB first, whatever the host's
+ * endianness; bits past @nbits in the last byte are zero.  Returns the
+ * payload length.
+ */
+u32 pcmig_wire_put_bm_bits(u8 *buf, const u64 *words, u64 first, u32 nbits)
+{
+	u8 *d = buf + PCMIG_BM_CHUNK_HDR;
+	u32 i, n;
+
+	pcmig_wire_put_bm_zeroes(buf, first, nbits);
+	for (i = 0; i < nbits; i += n) {
+		n = nbits - i < 8 ? nbits - i : 8;
+		*d++ = bm_get8(words, first + i, n);
+	}
+	return d - buf;
+}
+
+/*
+ * Word @idx (bits 64 * @idx..) of the data of a chunk of @nbits bits, in
+ * the bitmap.h layout, for the receiver to OR in at word first / 64 (the
+ * checker accepts only chunks whose first bit is a multiple of
+ * PCMIG_BM_CHUNK_BITS, so of 64).  @idx must be below ceil(@nbits / 64);
+ * reads only the chunk's ceil(@nbits / 8) data bytes.
+ */
+u64 pcmig_wire_bm_get_word(const u8 *data, u32 nbits, u32 idx)
+{
+	u32 nbytes = nbits / 8 + (nbits % 8 != 0);
+	u32 i, off = idx * 8;
+	u64 v = 0;
+
+	for (i = 0; i < 8 && off + i < nbytes; i++)
+		v |= (u64)data[off + i] << (8 * i);
+	return v;
 }
 
 void pcmig_rx_init(struct pcmig_rx *rx, bool return_path)
@@ -129,6 +241,27 @@ static int frame_len_ok(const struct pcmig_wire_frame *f, bool return_path,
 			*why = "unknown device frame type";
 			return -EPROTO;
 		}
+	} else if (f->section == PCMIG_SEC_BITMAPS) {
+		switch (f->type) {
+		case PCMIG_BM_START:
+			min = PCMIG_BM_START_MIN;
+			max = PCMIG_BM_START_MAX;
+			break;
+		case PCMIG_BM_BITS:
+			min = PCMIG_BM_CHUNK_HDR + 1;
+			max = PCMIG_BM_BITS_MAX;
+			break;
+		case PCMIG_BM_ZEROES:
+			min = PCMIG_BM_CHUNK_HDR;
+			max = PCMIG_BM_CHUNK_HDR;
+			break;
+		case PCMIG_BM_COMPLETE:
+		case PCMIG_BM_EOS:
+			break;
+		default:
+			*why = "unknown bitmap frame type";
+			return -EPROTO;
+		}
 	} else {
 		*why = "unknown stream section";
 		return -EPROTO;
@@ -209,6 +342,11 @@ static int rx_control(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 
 	switch (f->type) {
 	case PCMIG_CTL_PHASE:
+		/* A bitmap's chunks are not split across a phase change. */
+		if (rx->bm_open) {
+			*why = "phase change while a bitmap is open";
+			return -EPROTO;
+		}
 		phase = get_unaligned_be32(payload);
 		if (phase == PCMIG_PHASE_STOPPED &&
 		    rx->phase == PCMIG_PHASE_PRECOPY) {
@@ -239,6 +377,14 @@ static int rx_control(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 		}
 		if (!rx->dev_done) {
 			*why = "end of stream before device state completed";
+			return -EPROTO;
+		}
+		if (rx->bm_open) {
+			*why = "end of stream while a bitmap is open";
+			return -EPROTO;
+		}
+		if (rx->bm_seen && !rx->bm_ended) {
+			*why = "end of stream before the end of the bitmaps";
 			return -EPROTO;
 		}
 		rx->ended = true;
@@ -307,6 +453,174 @@ static int rx_device(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 }
 
 /*
+ * BM_START: u8 node_len, node, u8 name_len, name, be32 granularity,
+ * u8 flags, be64 node_size; f->length is within the START bounds.
+ */
+static int bm_start(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
+		    const u8 *payload, const char **why)
+{
+	struct pcmig_rx_bitmap *bm = &rx->bm;
+	u32 nl, bl, gran, pos;
+	u64 size;
+	u8 flags;
+
+	if (rx->bm_open) {
+		*why = "bitmap started while another is open";
+		return -EPROTO;
+	}
+	nl = payload[0];
+	/* Room for the node name, a bitmap name of 1 byte and the rest. */
+	if (!nl || nl + 1 + PCMIG_BM_START_FIXED > f->length) {
+		*why = "bad bitmap node name length";
+		return -EMSGSIZE;
+	}
+	bl = payload[1 + nl];
+	if (!bl || nl + bl + PCMIG_BM_START_FIXED != f->length) {
+		*why = "bitmap start length does not match its names";
+		return -EMSGSIZE;
+	}
+	if (memchr(payload + 1, 0, nl) || memchr(payload + 2 + nl, 0, bl)) {
+		*why = "NUL inside a bitmap or node name";
+		return -EPROTO;
+	}
+	pos = 2 + nl + bl;
+	gran = get_unaligned_be32(payload + pos);
+	flags = payload[pos + 4];
+	size = get_unaligned_be64(payload + pos + 5);
+	if (gran < PCMIG_GRANULARITY_MIN || gran > PCMIG_GRANULARITY_MAX ||
+	    (gran & (gran - 1))) {
+		*why = "bad bitmap granularity";
+		return -EPROTO;
+	}
+	if (flags & ~PCMIG_BM_F_ALL) {
+		*why = "unknown bitmap flags";
+		return -EPROTO;
+	}
+	if (!size) {
+		*why = "bitmap of an empty node";
+		return -EPROTO;
+	}
+	memcpy(bm->node, payload + 1, nl);
+	bm->node[nl] = '\0';
+	memcpy(bm->name, payload + 2 + nl, bl);
+	bm->name[bl] = '\0';
+	bm->granularity = gran;
+	bm->enabled = flags & PCMIG_BM_F_ENABLED;
+	bm->node_size = size;
+	bm->nbits = pcmig_wire_bm_nbits(size, gran);
+	bm->next = 0;
+	rx->bm_open = true;
+	rx->bm_seen = true;
+	return 0;
+}
+
+/* BM_BITS / BM_ZEROES: the next chunk of the open bitmap, in order. */
+static int bm_chunk(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
+		    const u8 *payload, const char **why)
+{
+	struct pcmig_rx_bitmap *bm = &rx->bm;
+	u64 first = get_unaligned_be64(payload);
+	u32 nbits = get_unaligned_be32(payload + 8);
+	const u8 *data = payload + PCMIG_BM_CHUNK_HDR;
+	u32 nbytes, i;
+
+	if (!rx->bm_open) {
+		*why = "bitmap chunk outside a bitmap";
+		return -EPROTO;
+	}
+	if (bm->next == bm->nbits) {
+		*why = "bitmap chunk past the bitmap's last bit";
+		return -EPROTO;
+	}
+	if (first != bm->next) {
+		*why = "bitmap chunk out of order";
+		return -EPROTO;
+	}
+	if (nbits != pcmig_wire_bm_chunk_bits(bm->nbits, first)) {
+		*why = "bad bitmap chunk size";
+		return -EPROTO;
+	}
+	if (f->type == PCMIG_BM_BITS) {
+		nbytes = nbits / 8 + (nbits % 8 != 0);
+		if (f->length != PCMIG_BM_CHUNK_HDR + nbytes) {
+			*why = "bitmap chunk data length does not match its bits";
+			return -EMSGSIZE;
+		}
+		if (nbits % 8 && data[nbytes - 1] >> (nbits % 8)) {
+			*why = "bitmap chunk sets bits past its end";
+			return -EPROTO;
+		}
+		/* One encoding per bitmap: an all-zero chunk is ZEROES. */
+		for (i = 0; i < nbytes && !data[i]; i++)
+			;
+		if (i == nbytes) {
+			*why = "all-zero bitmap chunk sent as bits";
+			return -EPROTO;
+		}
+	}
+	bm->next += nbits;
+	return 0;
+}
+
+static int rx_bitmaps(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
+		      const u8 *payload, enum pcmig_rx_act *act, u64 *arg,
+		      const char **why)
+{
+	int ret;
+
+	if (!(rx->caps & (1U << PCMIG_CAP_POSTCOPY_BITMAPS))) {
+		*why = "bitmaps without the postcopy-bitmaps capability";
+		return -EPROTO;
+	}
+	/* S8: dirty bitmaps are postcopy-only state. */
+	if (rx->phase != PCMIG_PHASE_STOPPED &&
+	    rx->phase != PCMIG_PHASE_POSTCOPY) {
+		*why = "bitmaps before the stopped phase";
+		return -EPROTO;
+	}
+	if (rx->bm_ended) {
+		*why = "bitmap frame after the end of the bitmaps";
+		return -EPROTO;
+	}
+	switch (f->type) {
+	case PCMIG_BM_START:
+		ret = bm_start(rx, f, payload, why);
+		if (!ret)
+			*act = PCMIG_RX_BM_START;
+		return ret;
+	case PCMIG_BM_BITS:
+	case PCMIG_BM_ZEROES:
+		ret = bm_chunk(rx, f, payload, why);
+		if (!ret) {
+			*act = f->type == PCMIG_BM_BITS ? PCMIG_RX_BM_BITS :
+							  PCMIG_RX_BM_ZEROES;
+			*arg = get_unaligned_be64(payload);
+		}
+		return ret;
+	case PCMIG_BM_COMPLETE:
+		if (!rx->bm_open) {
+			*why = "bitmap completed outside a bitmap";
+			return -EPROTO;
+		}
+		if (rx->bm.next != rx->bm.nbits) {
+			*why = "bitmap completed before all its bits arrived";
+			return -EPROTO;
+		}
+		rx->bm_open = false;
+		*act = PCMIG_RX_BM_COMPLETE;
+		return 0;
+	default: /* PCMIG_BM_EOS */
+		if (rx->bm_open) {
+			*why = "end of bitmaps while a bitmap is open";
+			return -EPROTO;
+		}
+		rx->bm_ended = true;
+		*act = PCMIG_RX_BM_EOS;
+		return 0;
+	}
+}
+
+/*
  * Judge one frame whose header passed pcmig_rx_frame_hdr() and whose
  * payload (f->length bytes) has been read in full.
  */
@@ -320,5 +634,7 @@ int pcmig_rx_frame(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 		return rx_return(rx, f, payload, act, arg, why);
 	if (f->section == PCMIG_SEC_CONTROL)
 		return rx_control(rx, f, payload, act, arg, why);
+	if (f->section == PCMIG_SEC_BITMAPS)
+		return rx_bitmaps(rx, f, payload, act, arg, why);
 	return rx_device(rx, f, payload, act, arg, why);
 }

@@ -26,6 +26,7 @@
 enum pcmig_wire_section {
 	PCMIG_SEC_CONTROL = 1,
 	PCMIG_SEC_DEVICE = 2,
+	PCMIG_SEC_BITMAPS = 3,
 	PCMIG_SEC_RETURN = 0x80,
 };
 
@@ -40,6 +41,37 @@ enum pcmig_wire_device {
 	PCMIG_DEV_DATA = 2,	/* next bytes of the blob */
 	PCMIG_DEV_END = 3,	/* no payload: blob complete */
 };
+
+/*
+ * Block dirty bitmaps (postcopy-only state, rule S8), modelled on QEMU's
+ * dirty-bitmap section.  One bitmap is open at a time: START, then its
+ * bits in order as BITS / ZEROES chunks, then COMPLETE; EOS ends the
+ * section.
+ */
+enum pcmig_wire_bitmaps {
+	PCMIG_BM_START = 1,	/* names, be32 granularity, flags, be64 size */
+	PCMIG_BM_BITS = 2,	/* be64 first bit, be32 nbits, bit data */
+	PCMIG_BM_ZEROES = 3,	/* be64 first bit, be32 nbits: all zero */
+	PCMIG_BM_COMPLETE = 4,	/* no payload: the open bitmap is complete */
+	PCMIG_BM_EOS = 5,	/* no payload: no more bitmaps */
+};
+
+/* BM_START flags */
+#define PCMIG_BM_F_ENABLED	0x01
+#define PCMIG_BM_F_ALL		PCMIG_BM_F_ENABLED
+
+/* BM_START: u8 len, node, u8 len, bitmap, be32 gran, u8 flags, be64 size */
+#define PCMIG_BM_START_FIXED	(1 + 1 + 4 + 1 + 8)
+#define PCMIG_BM_START_MIN	(PCMIG_BM_START_FIXED + 2)
+#define PCMIG_BM_START_MAX	(PCMIG_BM_START_FIXED + 2 * PCMIG_NAME_MAX)
+/* BM_BITS / BM_ZEROES: be64 first bit, be32 nbits, then BITS' data. */
+#define PCMIG_BM_CHUNK_HDR	12
+/*
+ * Bits per chunk: a multiple of 64 (so every chunk but the last ends on a
+ * u64 word), and small enough that a full BITS payload fits one frame.
+ */
+#define PCMIG_BM_CHUNK_BITS	(32768U * 8)
+#define PCMIG_BM_BITS_MAX	(PCMIG_BM_CHUNK_HDR + PCMIG_BM_CHUNK_BITS / 8)
 
 enum pcmig_wire_return {
 	PCMIG_RET_ACK = 1,	/* be32 phase the destination entered */
@@ -73,6 +105,22 @@ enum pcmig_rx_act {
 	PCMIG_RX_ACK,		/* return path: destination entered arg */
 	PCMIG_RX_COMPLETE,	/* return path: destination completed */
 	PCMIG_RX_PEER_FAILED,	/* return path: destination failed */
+	PCMIG_RX_BM_START,	/* begin bitmap rx->bm */
+	PCMIG_RX_BM_BITS,	/* OR the chunk's data in at bit arg */
+	PCMIG_RX_BM_ZEROES,	/* chunk at bit arg is all zero */
+	PCMIG_RX_BM_COMPLETE,	/* bitmap rx->bm complete */
+	PCMIG_RX_BM_EOS,	/* no more bitmaps */
+};
+
+/* The bitmap being received (valid from PCMIG_RX_BM_START on). */
+struct pcmig_rx_bitmap {
+	char node[PCMIG_NAME_MAX + 1];		/* NUL-terminated */
+	char name[PCMIG_NAME_MAX + 1];		/* NUL-terminated */
+	u32 granularity;	/* bytes, power of two */
+	bool enabled;
+	u64 node_size;		/* bytes, > 0 */
+	u64 nbits;		/* ceil(node_size / granularity) */
+	u64 next;		/* next bit expected */
 };
 
 /* Receive-side state of one stream direction. */
@@ -86,10 +134,25 @@ struct pcmig_rx {
 	bool dev_begun;
 	bool dev_done;
 	bool ended;		/* EOS / COMPLETE / FAIL / CANCEL seen */
+	bool bm_seen;		/* a BM_START was accepted */
+	bool bm_open;		/* rx->bm started, not complete */
+	bool bm_ended;		/* BM_EOS seen */
+	struct pcmig_rx_bitmap bm;
 };
 
 void pcmig_wire_put_preamble(u8 *buf, u32 magic, u32 caps);
 void pcmig_wire_put_frame(u8 *buf, u8 section, u8 type, u32 length);
+
+/* Bits of a bitmap covering @node_size bytes at @granularity (not 0). */
+u64 pcmig_wire_bm_nbits(u64 node_size, u32 granularity);
+/* Bits of the chunk starting at bit @first (< @nbits) of @nbits. */
+u32 pcmig_wire_bm_chunk_bits(u64 nbits, u64 first);
+u32 pcmig_wire_put_bm_start(u8 *buf, const char *node, const char *bitmap,
+			    u32 granularity, bool enabled, u64 node_size);
+bool pcmig_wire_bm_chunk_is_zero(const u64 *words, u64 first, u32 nbits);
+u32 pcmig_wire_put_bm_zeroes(u8 *buf, u64 first, u32 nbits);
+u32 pcmig_wire_put_bm_bits(u8 *buf, const u64 *words, u64 first, u32 nbits);
+u64 pcmig_wire_bm_get_word(const u8 *data, u32 nbits, u32 idx);
 
 void pcmig_rx_init(struct pcmig_rx *rx, bool return_path);
 int pcmig_rx_preamble(struct pcmig_rx *rx, const u8 *buf, u32 want_caps,

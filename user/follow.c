@@ -61,7 +61,8 @@ static int on_event(struct nl_msg *msg, void *arg)
 	return 0;
 }
 
-static int resync(struct pcnl *req, struct follow_ctx *c)
+/* Ask the kernel for the session's state instead of waiting for events. */
+static int refresh(struct pcnl *req, struct follow_ctx *c)
 {
 	struct pcmig_session s;
 	int ret = op_session_get(req, c->id, &s);
@@ -71,8 +72,16 @@ static int resync(struct pcnl *req, struct follow_ctx *c)
 	*c->s = s;
 	c->last_news = now_ms();
 	c->lost = false;
-	progress_update(c->p, c->s, c->last_news);
 	return EXIT_OK;
+}
+
+static int resync(struct pcnl *req, struct follow_ctx *c)
+{
+	int ret = refresh(req, c);
+
+	if (!ret)
+		progress_update(c->p, c->s, c->last_news);
+	return ret;
 }
 
 static int on_signal(struct pcnl *req, struct follow_ctx *c, int sfd,
@@ -147,8 +156,11 @@ int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
 	}
 	progress_end(p);
 	signals_restore(sfd, &old);
-	/* The final event may come before the last stats: read them all. */
+	/*
+	 * The final event may come before the last stats: read them all,
+	 * for the summary (the progress line is closed already).
+	 */
 	if (!ret)
-		ret = resync(req, &c);
+		ret = refresh(req, &c);
 	return ret;
 }

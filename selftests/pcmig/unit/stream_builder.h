@@ -162,6 +162,88 @@ static inline void sb_fail(struct sb *s, const char *why)
 	sb_frame(s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL, why, strlen(why));
 }
 
+static inline void sb_bm_start(struct sb *s, const char *node,
+			       const char *bitmap, u32 gran, bool enabled,
+			       u64 node_size)
+{
+	u8 p[PCMIG_BM_START_MAX];
+	u32 len = pcmig_wire_put_bm_start(p, node, bitmap, gran, enabled,
+					  node_size);
+
+	if (!len) {
+		fprintf(stderr, "sb_bm_start: bad names\n");
+		abort();
+	}
+	sb_frame(s, PCMIG_SEC_BITMAPS, PCMIG_BM_START, p, len);
+}
+
+/* A BITS or ZEROES frame with the given header fields and @len data bytes. */
+static inline void sb_bm_chunk_raw(struct sb *s, u8 type, u64 first,
+				   u32 nbits, const void *data, u32 len)
+{
+	u8 *p = malloc(PCMIG_BM_CHUNK_HDR + len);
+
+	if (!p)
+		abort();
+	pcmig_wire_put_bm_zeroes(p, first, nbits);
+	if (len)
+		memcpy(p + PCMIG_BM_CHUNK_HDR, data, len);
+	sb_frame(s, PCMIG_SEC_BITMAPS, type, p, PCMIG_BM_CHUNK_HDR + len);
+	free(p);
+}
+
+static inline void sb_bm_zeroes(struct sb *s, u64 first, u32 nbits)
+{
+	sb_bm_chunk_raw(s, PCMIG_BM_ZEROES, first, nbits, NULL, 0);
+}
+
+/* BITS of @words[@first .. @first + @nbits - 1], encoded by the codec. */
+static inline void sb_bm_bits(struct sb *s, const u64 *words, u64 first,
+			      u32 nbits)
+{
+	u8 *p = malloc(PCMIG_BM_BITS_MAX);
+	u32 len;
+
+	if (!p)
+		abort();
+	len = pcmig_wire_put_bm_bits(p, words, first, nbits);
+	sb_frame(s, PCMIG_SEC_BITMAPS, PCMIG_BM_BITS, p, len);
+	free(p);
+}
+
+static inline void sb_bm_complete(struct sb *s)
+{
+	sb_frame(s, PCMIG_SEC_BITMAPS, PCMIG_BM_COMPLETE, NULL, 0);
+}
+
+static inline void sb_bm_eos(struct sb *s)
+{
+	sb_frame(s, PCMIG_SEC_BITMAPS, PCMIG_BM_EOS, NULL, 0);
+}
+
+/*
+ * A whole bitmap as a source sends it: START, chunks in order (ZEROES for
+ * all-zero ones, BITS else), COMPLETE.  Returns the number of chunks.
+ */
+static inline u32 sb_bitmap(struct sb *s, const char *node,
+			    const char *bitmap, u32 gran, bool enabled,
+			    u64 node_size, const u64 *words)
+{
+	u64 nbits = pcmig_wire_bm_nbits(node_size, gran), first;
+	u32 n, chunks = 0;
+
+	sb_bm_start(s, node, bitmap, gran, enabled, node_size);
+	for (first = 0; first < nbits; first += n, chunks++) {
+		n = pcmig_wire_bm_chunk_bits(nbits, first);
+		if (!words || pcmig_wire_bm_chunk_is_zero(words, first, n))
+			sb_bm_zeroes(s, first, n);
+		else
+			sb_bm_bits(s, words, first, n);
+	}
+	sb_bm_complete(s);
+	return chunks;
+}
+
 /* Deterministic test pattern for device-state blobs. */
 static inline void sb_pattern(u8 *p, size_t len, u32 seed)
 {

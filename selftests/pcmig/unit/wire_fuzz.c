@@ -12,6 +12,12 @@
  * reports any read or write the checker lets through.  After a refused
  * preamble or an end frame the loop goes on offering the following
  * frames, to check that every one of them is refused.
+ *
+ * Bitmap chunks are ORed, word by word as the destination does, into a
+ * model of exactly ceil(nbits / 64) u64 words allocated at BM_START, so a
+ * chunk the checker lets through past the bitmap's end is an ASan report;
+ * bits past nbits in the last word must stay clear, and COMPLETE must come
+ * only when every bit was covered.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +41,112 @@ static bool fwd_act(enum pcmig_rx_act a)
 	return a == PCMIG_RX_NONE || a == PCMIG_RX_DEV_ALLOC ||
 	       a == PCMIG_RX_DEV_DATA || a == PCMIG_RX_DEV_DONE ||
 	       a == PCMIG_RX_PHASE || a == PCMIG_RX_EOS ||
-	       a == PCMIG_RX_CANCELLED;
+	       a == PCMIG_RX_CANCELLED || a == PCMIG_RX_BM_START ||
+	       a == PCMIG_RX_BM_BITS || a == PCMIG_RX_BM_ZEROES ||
+	       a == PCMIG_RX_BM_COMPLETE || a == PCMIG_RX_BM_EOS;
+}
+
+/* The destination's view of the bitmap being received. */
+struct bm_model {
+	bool any, open, eos;
+	u64 nbits, next;
+	u64 *words;		/* ceil(nbits / 64) words, or NULL if big */
+};
+
+static u64 nwords(u64 nbits)
+{
+	return nbits / 64 + (nbits % 64 != 0);
+}
+
+static void bm_action(struct bm_model *m, const struct pcmig_rx *rx,
+		      const struct pcmig_wire_frame *f, const u8 *payload,
+		      enum pcmig_rx_act act, u64 arg, u32 caps, u32 phase)
+{
+	const struct pcmig_rx_bitmap *bm = &rx->bm;
+	u32 nbits, nl, bl, w;
+	bool zero;
+
+	/* S8: postcopy-only state, and only with its capability. */
+	CHECK(caps & (1U << PCMIG_CAP_POSTCOPY_BITMAPS));
+	CHECK(phase == PCMIG_PHASE_STOPPED || phase == PCMIG_PHASE_POSTCOPY);
+	CHECK(!m->eos);
+	switch (act) {
+	case PCMIG_RX_BM_START:
+		CHECK(!m->open);
+		nl = strlen(bm->node);
+		bl = strlen(bm->name);
+		CHECK(nl >= 1 && nl <= PCMIG_NAME_MAX);
+		CHECK(bl >= 1 && bl <= PCMIG_NAME_MAX);
+		CHECK(f->length == nl + bl + PCMIG_BM_START_FIXED);
+		CHECK(payload[0] == nl && !memcmp(payload + 1, bm->node, nl));
+		CHECK(payload[1 + nl] == bl &&
+		      !memcmp(payload + 2 + nl, bm->name, bl));
+		CHECK(bm->granularity >= PCMIG_GRANULARITY_MIN &&
+		      bm->granularity <= PCMIG_GRANULARITY_MAX &&
+		      !(bm->granularity & (bm->granularity - 1)));
+		CHECK(bm->node_size > 0);
+		CHECK(bm->nbits >= 1);
+		CHECK(bm->nbits == bm->node_size / bm->granularity +
+				   (bm->node_size % bm->granularity != 0));
+		CHECK(bm->next == 0);
+		m->any = true;
+		m->open = true;
+		m->nbits = bm->nbits;
+		m->next = 0;
+		free(m->words);
+		m->words = NULL;
+		if (nwords(m->nbits) * 8 <= MODEL_MAX) {
+			m->words = calloc(nwords(m->nbits), sizeof(u64));
+			CHECK(m->words);
+		}
+		break;
+	case PCMIG_RX_BM_BITS:
+	case PCMIG_RX_BM_ZEROES:
+		CHECK(m->open);
+		CHECK(arg == m->next);
+		CHECK(arg % 64 == 0);
+		CHECK(f->length >= PCMIG_BM_CHUNK_HDR);
+		CHECK(get_unaligned_be64(payload) == arg);
+		nbits = get_unaligned_be32(payload + 8);
+		CHECK(nbits >= 1 && nbits <= PCMIG_BM_CHUNK_BITS);
+		CHECK(nbits <= m->nbits - arg);
+		if (act == PCMIG_RX_BM_ZEROES) {
+			CHECK(f->length == PCMIG_BM_CHUNK_HDR);
+		} else {
+			CHECK(f->length == PCMIG_BM_CHUNK_HDR + nbits / 8 +
+					   (nbits % 8 != 0));
+			zero = true;
+			for (w = 0; w < nwords(nbits); w++) {
+				u64 v = pcmig_wire_bm_get_word(payload +
+						PCMIG_BM_CHUNK_HDR, nbits, w);
+
+				if (v)
+					zero = false;
+				/* No bit past the chunk's end. */
+				if (w == nwords(nbits) - 1 && nbits % 64)
+					CHECK(!(v >> (nbits % 64)));
+				if (m->words)
+					m->words[arg / 64 + w] |= v;
+			}
+			CHECK(!zero);
+			if (m->words && m->nbits % 64)
+				CHECK(!(m->words[m->nbits / 64] >>
+					(m->nbits % 64)));
+		}
+		m->next += nbits;
+		break;
+	case PCMIG_RX_BM_COMPLETE:
+		CHECK(m->open);
+		CHECK(m->next == m->nbits);
+		m->open = false;
+		free(m->words);
+		m->words = NULL;
+		break;
+	default: /* PCMIG_RX_BM_EOS */
+		CHECK(!m->open);
+		m->eos = true;
+		break;
+	}
 }
 
 static bool rp_act(enum pcmig_rx_act a)
@@ -46,6 +157,7 @@ static bool rp_act(enum pcmig_rx_act a)
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
+	struct bm_model bm = { 0 };
 	struct pcmig_rx rx;
 	bool return_path, dead = false, ended = false;
 	bool dev_alloc = false, dev_done = false;
@@ -149,6 +261,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			dev_done = true;
 			break;
 		case PCMIG_RX_PHASE:
+			/* Never with a bitmap open. */
+			CHECK(!bm.open);
 			/* Phases only increase, one step at a time. */
 			CHECK(arg == last_phase + 1);
 			CHECK(arg == PCMIG_PHASE_STOPPED ||
@@ -168,9 +282,20 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			break;
 		case PCMIG_RX_EOS:
 			CHECK(dev_done);
+			/* No bitmap left open; BM_EOS if any was sent. */
+			CHECK(!bm.open);
+			CHECK(!bm.any || bm.eos);
 			CHECK(last_phase == PCMIG_PHASE_STOPPED ||
 			      last_phase == PCMIG_PHASE_POSTCOPY);
 			ended = true;
+			break;
+		case PCMIG_RX_BM_START:
+		case PCMIG_RX_BM_BITS:
+		case PCMIG_RX_BM_ZEROES:
+		case PCMIG_RX_BM_COMPLETE:
+		case PCMIG_RX_BM_EOS:
+			bm_action(&bm, &rx, &f, payload, act, arg, caps,
+				  last_phase);
 			break;
 		case PCMIG_RX_CANCELLED:
 		case PCMIG_RX_COMPLETE:
@@ -183,11 +308,15 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		CHECK(rx.phase == last_phase);
 		CHECK(rx.dev_received == dev_next);
 		CHECK(rx.dev_received <= rx.dev_size);
+		CHECK(rx.bm_open == bm.open && rx.bm_ended == bm.eos);
+		if (bm.open)
+			CHECK(rx.bm.next == bm.next && bm.next <= bm.nbits);
 		if (ended)
 			CHECK(rx.ended);
 		free(payload);
 	}
 
 	free(dev);
+	free(bm.words);
 	return 0;
 }

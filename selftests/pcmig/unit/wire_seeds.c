@@ -30,6 +30,9 @@ static void emit(const char *name, bool rp, u32 caps, struct sb *s)
 
 int main(int argc, char **argv)
 {
+	u64 words[4] = { 0x8000000000000001ULL, 0, 0xf0f0f0f0f0f0f0f0ULL,
+			 0x15ULL };
+	u32 bm = 1U << PCMIG_CAP_POSTCOPY_BITMAPS;
 	u8 blob[200];
 	struct sb s;
 
@@ -79,6 +82,28 @@ int main(int argc, char **argv)
 	sb_ack(&s, PCMIG_PHASE_POSTCOPY);
 	sb_complete(&s);
 	emit("rp-complete", true, 1U << PCMIG_CAP_POSTCOPY_RAM, &s);
+
+	/* Bitmaps in the stopped phase and in postcopy. */
+	sb_init(&s);
+	sb_fwd(&s, PCMIG_CAPS_POSTCOPY);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 16, 16);
+	sb_bitmap(&s, "vda", "backup-0", 512, true, 197 * 512 - 3, words);
+	sb_bitmap(&s, "vda", "empty", 4096, false, 4096 * 3, NULL);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_bitmap(&s, "vdb", "b", 65536, true, 65536 * 64, words);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	emit("fwd-bitmaps", false, PCMIG_CAPS_POSTCOPY, &s);
+
+	sb_init(&s);
+	sb_fwd(&s, bm);
+	sb_devstate(&s, blob, 0, 1);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_bitmap(&s, "n", "b", 1U << 31, true, 5ULL << 31, words);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	emit("fwd-bitmaps-stopped", false, bm, &s);
 
 	sb_init(&s);
 	sb_rp(&s, 0);

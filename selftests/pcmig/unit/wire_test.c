@@ -18,6 +18,19 @@
 #include "stream_builder.h"
 
 #define MAX_ACTS	256
+#define MAX_BMS		8
+/* Largest bitmap the model stores (bits); bigger ones are only counted. */
+#define BM_MODEL_MAX	(1ULL << 24)
+
+/* A bitmap as the destination rebuilt it from the stream. */
+struct bm_rec {
+	struct pcmig_rx_bitmap bm;	/* rx->bm at BM_START */
+	u64 *words;		/* exactly ceil(nbits / 64) words, or NULL */
+	u64 next;		/* next bit expected from the checker */
+	u32 nbits_chunks, nzero_chunks;
+	u32 last_nbits;		/* bits of the last chunk */
+	bool complete;
+};
 
 struct act_rec {
 	enum pcmig_rx_act act;
@@ -40,6 +53,10 @@ struct feed {
 	u64 dev_next;		/* next offset expected from the checker */
 	bool dev_alloc;
 	bool dev_complete;
+	struct bm_rec bms[MAX_BMS];	/* bitmaps in stream order */
+	int nbms;
+	bool bm_open;		/* bms[nbms - 1] is open */
+	bool bm_eos;
 };
 
 static bool act_ends(enum pcmig_rx_act a)
@@ -50,8 +67,94 @@ static bool act_ends(enum pcmig_rx_act a)
 
 static void feed_free(struct feed *fd)
 {
+	int i;
+
 	free(fd->dev);
 	fd->dev = NULL;
+	for (i = 0; i < fd->nbms; i++) {
+		free(fd->bms[i].words);
+		fd->bms[i].words = NULL;
+	}
+	fd->nbms = 0;
+}
+
+static u64 nwords(u64 nbits)
+{
+	return nbits / 64 + (nbits % 64 != 0);
+}
+
+/*
+ * Bitmap actions, applied the way the destination does: OR each chunk's
+ * data words at first / 64 into a model of exactly ceil(nbits / 64)
+ * words (ASan catches any write past it).
+ */
+static void feed_bm(struct __test_metadata *_metadata, struct feed *fd,
+		    const struct pcmig_wire_frame *f, const u8 *payload,
+		    enum pcmig_rx_act act, u64 arg)
+{
+	struct bm_rec *r = fd->nbms ? &fd->bms[fd->nbms - 1] : NULL;
+	u32 nbits, w;
+
+	/* S8: postcopy-only state, and only with its capability. */
+	ASSERT_TRUE(fd->rx.caps & (1U << PCMIG_CAP_POSTCOPY_BITMAPS));
+	ASSERT_TRUE(fd->rx.phase == PCMIG_PHASE_STOPPED ||
+		    fd->rx.phase == PCMIG_PHASE_POSTCOPY);
+	ASSERT_FALSE(fd->bm_eos);
+	switch (act) {
+	case PCMIG_RX_BM_START:
+		ASSERT_FALSE(fd->bm_open);
+		ASSERT_LT(fd->nbms, MAX_BMS);
+		r = &fd->bms[fd->nbms++];
+		memset(r, 0, sizeof(*r));
+		r->bm = fd->rx.bm;
+		ASSERT_GT(r->bm.node_size, 0);
+		ASSERT_GE(strlen(r->bm.node), 1);
+		ASSERT_GE(strlen(r->bm.name), 1);
+		ASSERT_EQ(r->bm.nbits, pcmig_wire_bm_nbits(r->bm.node_size,
+							   r->bm.granularity));
+		if (r->bm.nbits <= BM_MODEL_MAX) {
+			r->words = calloc(nwords(r->bm.nbits), sizeof(u64));
+			ASSERT_NE(NULL, r->words);
+		}
+		fd->bm_open = true;
+		break;
+	case PCMIG_RX_BM_BITS:
+	case PCMIG_RX_BM_ZEROES:
+		ASSERT_TRUE(fd->bm_open);
+		ASSERT_EQ(r->next, arg);
+		ASSERT_EQ(0, arg % 64);
+		nbits = get_unaligned_be32(payload + 8);
+		ASSERT_GT(nbits, 0);
+		ASSERT_LE(nbits, r->bm.nbits - arg);
+		if (act == PCMIG_RX_BM_ZEROES) {
+			ASSERT_EQ(PCMIG_BM_CHUNK_HDR, f->length);
+			r->nzero_chunks++;
+		} else {
+			ASSERT_EQ(PCMIG_BM_CHUNK_HDR + (nbits + 7) / 8,
+				  f->length);
+			r->nbits_chunks++;
+			for (w = 0; r->words && w < nwords(nbits); w++)
+				r->words[arg / 64 + w] |= pcmig_wire_bm_get_word(
+					payload + PCMIG_BM_CHUNK_HDR, nbits, w);
+		}
+		r->next += nbits;
+		r->last_nbits = nbits;
+		break;
+	case PCMIG_RX_BM_COMPLETE:
+		ASSERT_TRUE(fd->bm_open);
+		ASSERT_EQ(r->bm.nbits, r->next);
+		/* Nothing was ORed past the bitmap's last bit. */
+		if (r->words && r->bm.nbits % 64)
+			ASSERT_EQ(0, r->words[r->bm.nbits / 64] >>
+				     (r->bm.nbits % 64));
+		r->complete = true;
+		fd->bm_open = false;
+		break;
+	default: /* PCMIG_RX_BM_EOS */
+		ASSERT_FALSE(fd->bm_open);
+		fd->bm_eos = true;
+		break;
+	}
 }
 
 /*
@@ -165,6 +268,16 @@ static void feed(struct __test_metadata *_metadata, struct feed *fd,
 			break;
 		case PCMIG_RX_EOS:
 			ASSERT_TRUE(fd->dev_complete);
+			ASSERT_FALSE(fd->bm_open);
+			if (fd->nbms)
+				ASSERT_TRUE(fd->bm_eos);
+			break;
+		case PCMIG_RX_BM_START:
+		case PCMIG_RX_BM_BITS:
+		case PCMIG_RX_BM_ZEROES:
+		case PCMIG_RX_BM_COMPLETE:
+		case PCMIG_RX_BM_EOS:
+			feed_bm(_metadata, fd, &f, payload, act, arg);
 			break;
 		default:
 			break;
@@ -781,7 +894,8 @@ TEST(hdr_unknown_section)
 	int sec;
 
 	for (sec = 0; sec < 256; sec++) {
-		if (sec != PCMIG_SEC_CONTROL && sec != PCMIG_SEC_DEVICE) {
+		if (sec != PCMIG_SEC_CONTROL && sec != PCMIG_SEC_DEVICE &&
+		    sec != PCMIG_SEC_BITMAPS) {
 			HDR_BAD(false, sec, 1, 0, 0);
 			HDR_BAD(false, sec, 2, 0, 4);
 		}
@@ -803,6 +917,8 @@ TEST(hdr_unknown_type)
 			HDR_BAD(false, PCMIG_SEC_DEVICE, t, 0, 0);
 		if (t < PCMIG_RET_ACK || t > PCMIG_RET_FAIL)
 			HDR_BAD(true, PCMIG_SEC_RETURN, t, 0, 0);
+		if (t < PCMIG_BM_START || t > PCMIG_BM_EOS)
+			HDR_BAD(false, PCMIG_SEC_BITMAPS, t, 0, 0);
 	}
 }
 
@@ -818,6 +934,11 @@ static const struct {
 	{ false, PCMIG_SEC_DEVICE, PCMIG_DEV_BEGIN, 8, 8 },
 	{ false, PCMIG_SEC_DEVICE, PCMIG_DEV_DATA, 1, PCMIG_WIRE_FRAME_MAX },
 	{ false, PCMIG_SEC_DEVICE, PCMIG_DEV_END, 0, 0 },
+	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_START, 17, 525 },
+	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_BITS, 13, 12 + 32768 },
+	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_ZEROES, 12, 12 },
+	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_COMPLETE, 0, 0 },
+	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_EOS, 0, 0 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_ACK, 4, 4 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_COMPLETE, 0, 0 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_FAIL, 0, PCMIG_WIRE_REASON_MAX },
@@ -1650,6 +1771,1020 @@ TEST(direction_mixup)
 	sb_fwd(&s, 0);
 	sb_eos(&s);
 	FEED_BAD(&fd, &s, true, 0, -1);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bitmaps section (PCMIG_SEC_BITMAPS)                                 */
+/* ------------------------------------------------------------------ */
+
+#define CAP_BM		(1U << PCMIG_CAP_POSTCOPY_BITMAPS)
+#define CHUNK		PCMIG_BM_CHUNK_BITS
+
+/* Random bitmap of @nbits bits in the bitmap.h layout (tail bits zero). */
+static u64 *rand_words(u64 nbits, u32 seed, u32 density)
+{
+	u64 n = nwords(nbits), i;
+	u64 *w = calloc(n ? n : 1, sizeof(u64));
+
+	if (!w)
+		abort();
+	for (i = 0; i < nbits; i++) {
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) % 1000 < density)
+			w[i / 64] |= 1ULL << (i % 64);
+	}
+	return w;
+}
+
+/* Preamble, empty device state, stopped: 3 frames. */
+static void bm_prefix(struct sb *s, u32 caps)
+{
+	sb_init(s);
+	sb_fwd(s, caps);
+	sb_begin(s, 0);
+	sb_end(s);
+	sb_phase(s, PCMIG_PHASE_STOPPED);
+}
+
+TEST(bm_nbits_and_chunks)
+{
+	EXPECT_EQ(1, pcmig_wire_bm_nbits(1, 512));
+	EXPECT_EQ(1, pcmig_wire_bm_nbits(512, 512));
+	EXPECT_EQ(2, pcmig_wire_bm_nbits(513, 512));
+	EXPECT_EQ(1, pcmig_wire_bm_nbits(U64_MAX, 1U << 31) >> 33);
+	EXPECT_EQ(1ULL << 55, pcmig_wire_bm_nbits(U64_MAX, 512));
+	EXPECT_EQ(0, CHUNK % 64);
+	EXPECT_LE(PCMIG_BM_BITS_MAX, PCMIG_WIRE_FRAME_MAX);
+	EXPECT_EQ(CHUNK, pcmig_wire_bm_chunk_bits(2 * CHUNK, 0));
+	EXPECT_EQ(CHUNK, pcmig_wire_bm_chunk_bits(2 * CHUNK, CHUNK));
+	EXPECT_EQ(1, pcmig_wire_bm_chunk_bits(CHUNK + 1, CHUNK));
+	EXPECT_EQ(7, pcmig_wire_bm_chunk_bits(7, 0));
+	EXPECT_EQ(CHUNK, pcmig_wire_bm_chunk_bits(U64_MAX, 0));
+}
+
+TEST(put_bm_start_layout)
+{
+	static const u8 want[] = {
+		3, 'v', 'd', 'a', 2, 'b', '0', 0, 1, 0, 0, 1,
+		0, 0, 0, 1, 0, 0, 0, 1,
+	};
+	char long_name[PCMIG_NAME_MAX + 2];
+	u8 b[PCMIG_BM_START_MAX + 8];
+
+	memset(b, 0xa5, sizeof(b));
+	ASSERT_EQ(sizeof(want), pcmig_wire_put_bm_start(b, "vda", "b0", 65536,
+							true, 0x100000001ULL));
+	EXPECT_EQ(0, memcmp(b, want, sizeof(want)));
+	EXPECT_EQ(0xa5, b[sizeof(want)]);
+	ASSERT_EQ(sizeof(want), pcmig_wire_put_bm_start(b, "vda", "b0", 65536,
+							false, 1));
+	EXPECT_EQ(0, b[11]);
+
+	/* Names of 255 bytes fit; empty or 256-byte names do not. */
+	memset(long_name, 'x', sizeof(long_name));
+	long_name[PCMIG_NAME_MAX] = '\0';
+	EXPECT_EQ(PCMIG_BM_START_MAX,
+		  pcmig_wire_put_bm_start(b, long_name, long_name, 512, 0, 1));
+	EXPECT_EQ(PCMIG_BM_START_MIN,
+		  pcmig_wire_put_bm_start(b, "n", "b", 512, 0, 1));
+	long_name[PCMIG_NAME_MAX] = 'x';
+	long_name[PCMIG_NAME_MAX + 1] = '\0';
+	memset(b, 0xa5, sizeof(b));
+	EXPECT_EQ(0, pcmig_wire_put_bm_start(b, long_name, "b", 512, 0, 1));
+	EXPECT_EQ(0, pcmig_wire_put_bm_start(b, "n", long_name, 512, 0, 1));
+	EXPECT_EQ(0, pcmig_wire_put_bm_start(b, "", "b", 512, 0, 1));
+	EXPECT_EQ(0, pcmig_wire_put_bm_start(b, "n", "", 512, 0, 1));
+	EXPECT_EQ(0xa5, b[0]);
+}
+
+/* The wire's bit order is LSB first in each byte, whatever the host. */
+TEST(put_bm_bits_layout)
+{
+	u64 w[2] = { 0x8000000000000201ULL, 0x5ULL };
+	u8 b[PCMIG_BM_CHUNK_HDR + 16];
+	static const u8 data[] = {
+		0x01, 0x02, 0, 0, 0, 0, 0, 0x80, 0x05,
+	};
+
+	memset(b, 0xa5, sizeof(b));
+	ASSERT_EQ(PCMIG_BM_CHUNK_HDR + 9, pcmig_wire_put_bm_bits(b, w, 0, 67));
+	EXPECT_EQ(0, get_unaligned_be64(b));
+	EXPECT_EQ(67, get_unaligned_be32(b + 8));
+	EXPECT_EQ(0, memcmp(b + PCMIG_BM_CHUNK_HDR, data, sizeof(data)));
+	/* Bits past nbits are not sent: bit 66 is cut off at 66 bits. */
+	pcmig_wire_put_bm_bits(b, w, 0, 66);
+	EXPECT_EQ(0x01, b[PCMIG_BM_CHUNK_HDR + 8]);
+	pcmig_wire_put_bm_bits(b, w, 0, 65);
+	EXPECT_EQ(0x01, b[PCMIG_BM_CHUNK_HDR + 8]);
+	/* An unaligned first bit: bits 9..16 -> 0x01, bits 63..66 -> 0x0b. */
+	ASSERT_EQ(PCMIG_BM_CHUNK_HDR + 1, pcmig_wire_put_bm_bits(b, w, 9, 8));
+	EXPECT_EQ(9, get_unaligned_be64(b));
+	EXPECT_EQ(0x01, b[PCMIG_BM_CHUNK_HDR]);
+	pcmig_wire_put_bm_bits(b, w, 63, 4);
+	EXPECT_EQ(0x0b, b[PCMIG_BM_CHUNK_HDR]);
+	/* ...and the receiver's words read the bytes back. */
+	pcmig_wire_put_bm_bits(b, w, 0, 67);
+	EXPECT_EQ(w[0], pcmig_wire_bm_get_word(b + 12, 67, 0));
+	EXPECT_EQ(w[1], pcmig_wire_bm_get_word(b + 12, 67, 1));
+
+	EXPECT_EQ(PCMIG_BM_CHUNK_HDR, pcmig_wire_put_bm_zeroes(b, 1ULL << 40,
+							       CHUNK));
+	EXPECT_EQ(1ULL << 40, get_unaligned_be64(b));
+	EXPECT_EQ(CHUNK, get_unaligned_be32(b + 8));
+}
+
+TEST(bm_chunk_is_zero)
+{
+	u64 w[3] = { 0, 0, 0 };
+
+	EXPECT_TRUE(pcmig_wire_bm_chunk_is_zero(w, 0, 192));
+	w[1] = 1ULL << 10;	/* bit 74 */
+	EXPECT_FALSE(pcmig_wire_bm_chunk_is_zero(w, 0, 192));
+	EXPECT_FALSE(pcmig_wire_bm_chunk_is_zero(w, 74, 1));
+	EXPECT_FALSE(pcmig_wire_bm_chunk_is_zero(w, 70, 5));
+	EXPECT_TRUE(pcmig_wire_bm_chunk_is_zero(w, 0, 74));
+	EXPECT_TRUE(pcmig_wire_bm_chunk_is_zero(w, 75, 117));
+	EXPECT_TRUE(pcmig_wire_bm_chunk_is_zero(w, 60, 14));
+}
+
+/* Encode chunks of random bitmaps, decode them as the receiver does. */
+TEST(bm_roundtrip)
+{
+	static const u64 sizes[] = { 1, 7, 8, 9, 63, 64, 65, 1000, CHUNK - 1,
+				     CHUNK, CHUNK + 1, 2 * CHUNK + 77 };
+	u8 *b = malloc(PCMIG_BM_BITS_MAX);
+	size_t i;
+
+	ASSERT_NE(NULL, b);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		u64 nbits = sizes[i], first;
+		u64 *src = rand_words(nbits, i + 1, 300);
+		u64 *dst = calloc(nwords(nbits), sizeof(u64));
+		u32 n, w, len;
+
+		ASSERT_NE(NULL, dst);
+		for (first = 0; first < nbits; first += n) {
+			n = pcmig_wire_bm_chunk_bits(nbits, first);
+			len = pcmig_wire_put_bm_bits(b, src, first, n);
+			ASSERT_EQ(PCMIG_BM_CHUNK_HDR + (n + 7) / 8, len);
+			ASSERT_LE(len, PCMIG_BM_BITS_MAX);
+			if (n % 8)
+				EXPECT_EQ(0, b[len - 1] >> (n % 8));
+			for (w = 0; w < nwords(n); w++)
+				dst[first / 64 + w] |= pcmig_wire_bm_get_word(
+					b + PCMIG_BM_CHUNK_HDR, n, w);
+		}
+		EXPECT_EQ(0, memcmp(src, dst, nwords(nbits) * sizeof(u64)));
+		free(src);
+		free(dst);
+	}
+	free(b);
+}
+
+/* rx->bm and the model of each bitmap equal what the source sent. */
+static void bm_check(struct __test_metadata *_metadata, struct feed *fd,
+		     int i, const char *node, const char *name, u32 gran,
+		     bool enabled, u64 size, const u64 *words)
+{
+	struct bm_rec *r = &fd->bms[i];
+	u64 nbits = pcmig_wire_bm_nbits(size, gran);
+
+	ASSERT_LT(i, fd->nbms);
+	EXPECT_STREQ(node, r->bm.node);
+	EXPECT_STREQ(name, r->bm.name);
+	EXPECT_EQ(gran, r->bm.granularity);
+	EXPECT_EQ(enabled, r->bm.enabled);
+	EXPECT_EQ(size, r->bm.node_size);
+	EXPECT_EQ(nbits, r->bm.nbits);
+	EXPECT_TRUE(r->complete);
+	ASSERT_NE(NULL, r->words);
+	if (words) {
+		EXPECT_EQ(0, memcmp(words, r->words,
+				    nwords(nbits) * sizeof(u64)));
+	} else {
+		EXPECT_TRUE(pcmig_wire_bm_chunk_is_zero(r->words, 0, nbits));
+	}
+}
+
+TEST(valid_bitmap_all_zero)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	ASSERT_EQ(1, sb_bitmap(&s, "vda", "backup", 65536, true,
+			       1ULL << 30, NULL));
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	ASSERT_EQ(8, fd.nacts);
+	ACT_IS(&fd, 3, PCMIG_RX_BM_START, 0);
+	ACT_IS(&fd, 4, PCMIG_RX_BM_ZEROES, 0);
+	ACT_IS(&fd, 5, PCMIG_RX_BM_COMPLETE, 0);
+	ACT_IS(&fd, 6, PCMIG_RX_BM_EOS, 0);
+	ACT_IS(&fd, 7, PCMIG_RX_EOS, 0);
+	bm_check(_metadata, &fd, 0, "vda", "backup", 65536, true, 1ULL << 30,
+		 NULL);
+	EXPECT_EQ(16384, fd.bms[0].bm.nbits);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(valid_bitmap_with_bits)
+{
+	u64 size = 3 * (u64)CHUNK * 512, nbits = 3 * (u64)CHUNK;
+	u64 *w = rand_words(nbits, 5, 2);
+	struct feed fd;
+	struct sb s;
+
+	/* The middle chunk all zero: BITS, ZEROES, BITS. */
+	memset(w + CHUNK / 64, 0, CHUNK / 8);
+	bm_prefix(&s, CAP_BM);
+	ASSERT_EQ(3, sb_bitmap(&s, "node0", "b", 512, false, size, w));
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	ACT_IS(&fd, 4, PCMIG_RX_BM_BITS, 0);
+	ACT_IS(&fd, 5, PCMIG_RX_BM_ZEROES, CHUNK);
+	ACT_IS(&fd, 6, PCMIG_RX_BM_BITS, 2 * CHUNK);
+	bm_check(_metadata, &fd, 0, "node0", "b", 512, false, size, w);
+	EXPECT_EQ(2, fd.bms[0].nbits_chunks);
+	EXPECT_EQ(1, fd.bms[0].nzero_chunks);
+	feed_free(&fd);
+	sb_free(&s);
+	free(w);
+}
+
+TEST(valid_several_bitmaps)
+{
+	u64 *w1 = rand_words(1000, 1, 500), *w2 = rand_words(9, 2, 999);
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bitmap(&s, "vda", "b1", 4096, true, 1000 * 4096, w1);
+	sb_bitmap(&s, "vda", "b2", 4096, false, 1000 * 4096, NULL);
+	sb_bitmap(&s, "vdb", "b1", 1U << 31, true, 9ULL << 31, w2);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	ASSERT_EQ(3, fd.nbms);
+	bm_check(_metadata, &fd, 0, "vda", "b1", 4096, true, 1000 * 4096, w1);
+	bm_check(_metadata, &fd, 1, "vda", "b2", 4096, false, 1000 * 4096,
+		 NULL);
+	bm_check(_metadata, &fd, 2, "vdb", "b1", 1U << 31, true, 9ULL << 31,
+		 w2);
+	feed_free(&fd);
+	sb_free(&s);
+	free(w1);
+	free(w2);
+}
+
+TEST(valid_bitmaps_in_postcopy)
+{
+	u64 *w = rand_words(100, 3, 100);
+	u32 caps[] = { CAP_BM, PCMIG_CAPS_POSTCOPY };
+	struct feed fd;
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		/* Only in postcopy. */
+		bm_prefix(&s, caps[i]);
+		sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+		sb_bitmap(&s, "vda", "b", 512, true, 100 * 512, w);
+		sb_bm_eos(&s);
+		sb_eos(&s);
+		FEED_OK(&fd, &s, false, caps[i]);
+		bm_check(_metadata, &fd, 0, "vda", "b", 512, true, 100 * 512,
+			 w);
+		feed_free(&fd);
+		sb_free(&s);
+
+		/* One bitmap in the stopped phase, one in postcopy. */
+		bm_prefix(&s, caps[i]);
+		sb_bitmap(&s, "vda", "a", 512, true, 100 * 512, w);
+		sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+		sb_bitmap(&s, "vda", "b", 512, true, 100 * 512, NULL);
+		sb_bm_eos(&s);
+		sb_eos(&s);
+		FEED_OK(&fd, &s, false, caps[i]);
+		ASSERT_EQ(2, fd.nbms);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+	free(w);
+}
+
+/* Bitmaps interleave with the device state in the stopped phase. */
+TEST(valid_bitmap_and_devstate_interleaved)
+{
+	struct feed fd;
+	struct sb s;
+
+	sb_init(&s);
+	sb_fwd(&s, CAP_BM);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_begin(&s, 2);
+	sb_bm_start(&s, "n", "b", 512, true, 512);
+	sb_data(&s, "ab", 2);
+	sb_bm_zeroes(&s, 0, 1);
+	sb_end(&s);
+	sb_bm_complete(&s);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* Bitmaps whose bits end exactly on, just after, just before a chunk. */
+TEST(valid_bitmap_chunk_boundaries)
+{
+	static const u64 nbits[] = { CHUNK, 2 * CHUNK, CHUNK + 1, CHUNK - 1,
+				     CHUNK + 64, 2 * CHUNK - 3 };
+	struct feed fd;
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < sizeof(nbits) / sizeof(nbits[0]); i++) {
+		u64 *w = rand_words(nbits[i], 9 + i, 1);
+		u32 chunks = nbits[i] / CHUNK + (nbits[i] % CHUNK != 0);
+
+		/* Make sure the last bit travels. */
+		w[(nbits[i] - 1) / 64] |= 1ULL << ((nbits[i] - 1) % 64);
+		bm_prefix(&s, CAP_BM);
+		ASSERT_EQ(chunks, sb_bitmap(&s, "n", "b", 1024, true,
+					    nbits[i] * 1024, w));
+		sb_bm_eos(&s);
+		sb_eos(&s);
+		FEED_OK(&fd, &s, false, CAP_BM);
+		bm_check(_metadata, &fd, 0, "n", "b", 1024, true,
+			 nbits[i] * 1024, w);
+		EXPECT_EQ(chunks, fd.bms[0].nbits_chunks +
+				  fd.bms[0].nzero_chunks);
+		/* The last chunk's size. */
+		EXPECT_EQ(nbits[i] % CHUNK ? nbits[i] % CHUNK : CHUNK,
+			  fd.bms[0].last_nbits);
+		feed_free(&fd);
+		sb_free(&s);
+		free(w);
+	}
+}
+
+/* The last granule is partial: nbits rounds up. */
+TEST(valid_bitmap_partial_granule)
+{
+	static const u64 sizes[] = { 1, 511, 513, 65536 * 3 + 1,
+				     (u64)CHUNK * 65536 + 100 };
+	struct feed fd;
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		u64 nbits = pcmig_wire_bm_nbits(sizes[i], 65536 >> (i & 1 ? 7 : 0));
+		u64 *w = rand_words(nbits, i, 10);
+
+		w[(nbits - 1) / 64] |= 1ULL << ((nbits - 1) % 64);
+		bm_prefix(&s, CAP_BM);
+		sb_bitmap(&s, "n", "b", 65536 >> (i & 1 ? 7 : 0), true,
+			  sizes[i], w);
+		sb_bm_eos(&s);
+		sb_eos(&s);
+		FEED_OK(&fd, &s, false, CAP_BM);
+		bm_check(_metadata, &fd, 0, "n", "b",
+			 65536 >> (i & 1 ? 7 : 0), true, sizes[i], w);
+		feed_free(&fd);
+		sb_free(&s);
+		free(w);
+	}
+	EXPECT_EQ(2, pcmig_wire_bm_nbits(65537, 65536));
+	EXPECT_EQ(1, pcmig_wire_bm_nbits(1, 65536));
+}
+
+/* The last chunk covers a number of bits that is not a multiple of 8. */
+TEST(valid_bitmap_last_chunk_partial)
+{
+	u64 nbits = CHUNK + 13;
+	u64 *w = rand_words(nbits, 77, 500);
+	struct feed fd;
+	struct sb s;
+	u32 len;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bitmap(&s, "n", "b", 512, false, nbits * 512 - 100, w);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	bm_check(_metadata, &fd, 0, "n", "b", 512, false, nbits * 512 - 100,
+		 w);
+	/* acts: ..., BITS(0), BITS(CHUNK) of 13 bits = 2 bytes. */
+	ACT_IS(&fd, 5, PCMIG_RX_BM_BITS, CHUNK);
+	len = fd.acts[5].len;
+	EXPECT_EQ(PCMIG_BM_CHUNK_HDR + 2, len);
+	feed_free(&fd);
+	sb_free(&s);
+	free(w);
+}
+
+TEST(valid_bitmap_names_and_limits)
+{
+	char n255[PCMIG_NAME_MAX + 1];
+	struct feed fd;
+	struct sb s;
+
+	memset(n255, 'q', PCMIG_NAME_MAX);
+	n255[PCMIG_NAME_MAX] = '\0';
+	bm_prefix(&s, CAP_BM);
+	sb_bitmap(&s, n255, n255, PCMIG_GRANULARITY_MIN, false, 1, NULL);
+	sb_bitmap(&s, "\xff\x01", "a b", PCMIG_GRANULARITY_MAX, true,
+		  (5ULL << 31) + 1, NULL);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	ASSERT_EQ(2, fd.nbms);
+	EXPECT_STREQ(n255, fd.bms[0].bm.node);
+	EXPECT_STREQ(n255, fd.bms[0].bm.name);
+	EXPECT_STREQ("\xff\x01", fd.bms[1].bm.node);
+	EXPECT_EQ(6, fd.bms[1].bm.nbits);
+	EXPECT_EQ(6, fd.bms[1].next);
+	EXPECT_TRUE(fd.bms[1].complete);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* BM_EOS is optional without bitmaps, and allowed with none sent. */
+TEST(valid_bitmaps_optional_eos)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	ACT_IS(&fd, 3, PCMIG_RX_BM_EOS, 0);
+	EXPECT_TRUE(fd.rx.bm_ended);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* ---- invalid bitmap streams ---- */
+
+TEST(bm_without_cap)
+{
+	static const u32 caps[] = { 0, CAP_RAM };
+	struct feed fd;
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		bm_prefix(&s, caps[i]);
+		sb_bm_start(&s, "n", "b", 512, true, 512);
+		FEED_BAD(&fd, &s, false, caps[i], 3);
+		feed_free(&fd);
+		sb_free(&s);
+
+		bm_prefix(&s, caps[i]);
+		sb_bm_eos(&s);
+		FEED_BAD(&fd, &s, false, caps[i], 3);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+}
+
+TEST(bm_in_precopy)
+{
+	struct feed fd;
+	struct sb s;
+
+	sb_init(&s);
+	sb_fwd(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, 512);
+	FEED_BAD(&fd, &s, false, CAP_BM, 0);
+	feed_free(&fd);
+	sb_free(&s);
+
+	sb_init(&s);
+	sb_fwd(&s, CAP_BM);
+	sb_begin(&s, 0);
+	sb_end(&s);
+	sb_bm_eos(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 2);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* A START payload with the given fields, lengths taken from the names. */
+static u32 start_raw(u8 *p, const char *node, u32 nl, const char *name,
+		     u32 bl, u32 gran, u8 flags, u64 size)
+{
+	u32 n = 0;
+
+	p[n++] = nl;
+	memcpy(p + n, node, nl);
+	n += nl;
+	p[n++] = bl;
+	memcpy(p + n, name, bl);
+	n += bl;
+	put_unaligned_be32(gran, p + n);
+	n += 4;
+	p[n++] = flags;
+	put_unaligned_be64(size, p + n);
+	return n + 8;
+}
+
+#define START_BAD(p, len) do {						\
+	struct feed __fd;						\
+	struct sb __s;							\
+	bm_prefix(&__s, CAP_BM);					\
+	sb_frame(&__s, PCMIG_SEC_BITMAPS, PCMIG_BM_START, (p), (len));	\
+	FEED_BAD(&__fd, &__s, false, CAP_BM, 3);			\
+	EXPECT_FALSE(__fd.rx.bm_open);					\
+	feed_free(&__fd);						\
+	sb_free(&__s);							\
+} while (0)
+
+TEST(bm_start_bad)
+{
+	static const u32 bad_gran[] = { 0, 1, 256, 511, 513, 768, 1536,
+					(1U << 31) + 512, 0xffffffffU,
+					0x80000001U, 3U << 30 };
+	u8 p[PCMIG_BM_START_MAX + 32];
+	u32 len;
+	size_t i;
+
+	/* Good one, for reference. */
+	len = start_raw(p, "vda", 3, "b", 1, 512, 1, 512);
+	ASSERT_EQ(PCMIG_BM_START_MIN + 2, len);
+
+	/* Empty names. */
+	START_BAD(p, start_raw(p, "", 0, "bb", 2, 512, 1, 512));
+	START_BAD(p, start_raw(p, "vda", 3, "", 0, 512, 1, 512));
+	/* Length disagrees with the names: one byte short, one extra. */
+	len = start_raw(p, "vda", 3, "b", 1, 512, 1, 512);
+	START_BAD(p, len - 1);
+	p[len] = 0;
+	START_BAD(p, len + 1);
+	/* A node length running past the frame. */
+	len = start_raw(p, "vda", 3, "bb", 2, 512, 1, 512);
+	p[0] = 255;
+	START_BAD(p, len);
+	p[0] = len - PCMIG_BM_START_FIXED;	/* leaves no bitmap name */
+	START_BAD(p, len);
+	/* A bitmap name length running past the frame, or too short. */
+	len = start_raw(p, "vda", 3, "bb", 2, 512, 1, 512);
+	p[4] = 3;
+	START_BAD(p, len);
+	p[4] = 1;
+	START_BAD(p, len);
+	p[4] = 255;
+	START_BAD(p, len);
+	/* NUL inside a name. */
+	START_BAD(p, start_raw(p, "v\0a", 3, "b", 1, 512, 1, 512));
+	START_BAD(p, start_raw(p, "\0", 1, "b", 1, 512, 1, 512));
+	START_BAD(p, start_raw(p, "vda", 3, "bb\0", 3, 512, 1, 512));
+	START_BAD(p, start_raw(p, "vda", 3, "\0bb", 3, 512, 1, 512));
+	/* Granularity. */
+	for (i = 0; i < sizeof(bad_gran) / sizeof(bad_gran[0]); i++)
+		START_BAD(p, start_raw(p, "n", 1, "b", 1, bad_gran[i], 1, 512));
+	/* Flags. */
+	for (i = 1; i < 8; i++)
+		START_BAD(p, start_raw(p, "n", 1, "b", 1, 512, 1U << i, 512));
+	START_BAD(p, start_raw(p, "n", 1, "b", 1, 512, 0xff, 512));
+	/* Empty node. */
+	START_BAD(p, start_raw(p, "n", 1, "b", 1, 512, 0, 0));
+	START_BAD(p, start_raw(p, "n", 1, "b", 1, 512, 1, 0));
+}
+
+TEST(bm_start_errno)
+{
+	u8 p[64];
+	u32 len = start_raw(p, "vda", 3, "b", 1, 512, 1, 512);
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_frame(&s, PCMIG_SEC_BITMAPS, PCMIG_BM_START, p, len - 1);
+	FEED_BAD(&fd, &s, false, CAP_BM, 3);
+	EXPECT_EQ(-EMSGSIZE, fd.err);
+	feed_free(&fd);
+	sb_free(&s);
+
+	len = start_raw(p, "vda", 3, "b", 1, 1000, 1, 512);
+	bm_prefix(&s, CAP_BM);
+	sb_frame(&s, PCMIG_SEC_BITMAPS, PCMIG_BM_START, p, len);
+	FEED_BAD(&fd, &s, false, CAP_BM, 3);
+	EXPECT_EQ(-EPROTO, fd.err);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_chunks_outside_bitmap)
+{
+	u64 w = 1;
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_bits(&s, &w, 0, 1);
+	FEED_BAD(&fd, &s, false, CAP_BM, 3);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_zeroes(&s, 0, 1);
+	FEED_BAD(&fd, &s, false, CAP_BM, 3);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_complete(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 3);
+	feed_free(&fd);
+	sb_free(&s);
+
+	/* After a bitmap completed. */
+	bm_prefix(&s, CAP_BM);
+	sb_bitmap(&s, "n", "b", 512, true, 512, NULL);
+	sb_bm_zeroes(&s, 1, 1);
+	FEED_BAD(&fd, &s, false, CAP_BM, 6);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bitmap(&s, "n", "b", 512, true, 512, NULL);
+	sb_bm_complete(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 6);
+	feed_free(&fd);
+	sb_free(&s);
+
+	/* Every bit covered, not completed yet: no chunk fits any more. */
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, 512);
+	sb_bm_zeroes(&s, 0, 1);
+	sb_bm_zeroes(&s, 1, 1);
+	FEED_BAD(&fd, &s, false, CAP_BM, 5);
+	EXPECT_TRUE(fd.rx.bm_open);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* A bitmap of 2 * CHUNK + 100 bits with the given chunk at index 4. */
+#define CHUNK_BAD(first, nbits) do {					\
+	struct feed __fd;						\
+	struct sb __s;							\
+	bm_prefix(&__s, CAP_BM);					\
+	sb_bm_start(&__s, "n", "b", 512, true,				\
+		    (2ULL * CHUNK + 100) * 512);			\
+	sb_bm_zeroes(&__s, (first), (nbits));				\
+	FEED_BAD(&__fd, &__s, false, CAP_BM, 4);			\
+	EXPECT_TRUE(__fd.rx.bm_open);					\
+	EXPECT_EQ(0, __fd.rx.bm.next);					\
+	feed_free(&__fd);						\
+	sb_free(&__s);							\
+} while (0)
+
+TEST(bm_chunk_wrong_first_or_nbits)
+{
+	struct feed fd;
+	struct sb s;
+
+	CHUNK_BAD(1, CHUNK);
+	CHUNK_BAD(CHUNK, CHUNK);
+	CHUNK_BAD(U64_MAX, CHUNK);
+	CHUNK_BAD(0, CHUNK - 1);
+	CHUNK_BAD(0, CHUNK + 1);
+	CHUNK_BAD(0, 0);
+	CHUNK_BAD(0, 0xffffffffU);
+	CHUNK_BAD(0, 64);
+
+	/* Out of order later on: repeat, skip, go back. */
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, (2ULL * CHUNK + 100) * 512);
+	sb_bm_zeroes(&s, 0, CHUNK);
+	sb_bm_zeroes(&s, 0, CHUNK);
+	FEED_BAD(&fd, &s, false, CAP_BM, 5);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, (2ULL * CHUNK + 100) * 512);
+	sb_bm_zeroes(&s, 0, CHUNK);
+	sb_bm_zeroes(&s, 2 * CHUNK, 100);
+	FEED_BAD(&fd, &s, false, CAP_BM, 5);
+	feed_free(&fd);
+	sb_free(&s);
+
+	/* The last chunk must be exactly the bits left. */
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, (2ULL * CHUNK + 100) * 512);
+	sb_bm_zeroes(&s, 0, CHUNK);
+	sb_bm_zeroes(&s, CHUNK, CHUNK);
+	sb_bm_zeroes(&s, 2 * CHUNK, 101);
+	FEED_BAD(&fd, &s, false, CAP_BM, 6);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, (2ULL * CHUNK + 100) * 512);
+	sb_bm_zeroes(&s, 0, CHUNK);
+	sb_bm_zeroes(&s, CHUNK, CHUNK);
+	sb_bm_zeroes(&s, 2 * CHUNK, 99);
+	FEED_BAD(&fd, &s, false, CAP_BM, 6);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_bits_data_length)
+{
+	u8 data[PCMIG_BM_CHUNK_BITS / 8 + 2];
+	struct feed fd;
+	struct sb s;
+	static const struct {
+		u32 nbits, len;
+	} bad[] = {
+		{ 13, 1 }, { 13, 3 }, { 16, 1 }, { 16, 3 }, { 1, 2 },
+		{ 100, 12 }, { 100, 14 },
+	};
+	size_t i;
+
+	memset(data, 0x01, sizeof(data));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bm_prefix(&s, CAP_BM);
+		sb_bm_start(&s, "n", "b", 512, true, bad[i].nbits * 512);
+		sb_bm_chunk_raw(&s, PCMIG_BM_BITS, 0, bad[i].nbits, data,
+				bad[i].len);
+		FEED_BAD(&fd, &s, false, CAP_BM, 4);
+		EXPECT_EQ(-EMSGSIZE, fd.err);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+	/* A full chunk one byte short. */
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, 2ULL * CHUNK * 512);
+	sb_bm_chunk_raw(&s, PCMIG_BM_BITS, 0, CHUNK, data, CHUNK / 8 - 1);
+	FEED_BAD(&fd, &s, false, CAP_BM, 4);
+	feed_free(&fd);
+	sb_free(&s);
+	/* ZEROES with data is refused by its header. */
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, 8 * 512);
+	sb_bm_chunk_raw(&s, PCMIG_BM_ZEROES, 0, 8, data, 1);
+	FEED_BAD(&fd, &s, false, CAP_BM, 4);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_bits_padding_nonzero)
+{
+	struct feed fd;
+	struct sb s;
+	u32 nbits, bit;
+	u8 d[2];
+
+	for (nbits = 9; nbits < 16; nbits++) {
+		for (bit = nbits % 8; bit < 8; bit++) {
+			d[0] = 1;
+			d[1] = 1U << bit;
+			bm_prefix(&s, CAP_BM);
+			sb_bm_start(&s, "n", "b", 512, true, nbits * 512);
+			sb_bm_chunk_raw(&s, PCMIG_BM_BITS, 0, nbits, d, 2);
+			FEED_BAD(&fd, &s, false, CAP_BM, 4);
+			feed_free(&fd);
+			sb_free(&s);
+		}
+		/* The highest valid bit is fine. */
+		d[0] = 0;
+		d[1] = 1U << (nbits % 8 - 1);
+		bm_prefix(&s, CAP_BM);
+		sb_bm_start(&s, "n", "b", 512, true, nbits * 512);
+		sb_bm_chunk_raw(&s, PCMIG_BM_BITS, 0, nbits, d, 2);
+		sb_bm_complete(&s);
+		FEED_OK(&fd, &s, false, CAP_BM);
+		ASSERT_EQ(1, fd.nbms);
+		EXPECT_EQ(1ULL << (nbits - 1), fd.bms[0].words[0]);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+}
+
+TEST(bm_bits_all_zero_refused)
+{
+	u8 d[8] = { 0 };
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, 64 * 512);
+	sb_bm_chunk_raw(&s, PCMIG_BM_BITS, 0, 64, d, 8);
+	FEED_BAD(&fd, &s, false, CAP_BM, 4);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_complete_early)
+{
+	u8 zero = 0;
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, 100 * 512);
+	sb_bm_complete(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 4);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, (CHUNK + 1ULL) * 512);
+	sb_bm_zeroes(&s, 0, CHUNK);
+	sb_bm_complete(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 5);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "b", 512, true, (CHUNK + 1ULL) * 512);
+	sb_bm_zeroes(&s, 0, CHUNK);
+	sb_bm_chunk_raw(&s, PCMIG_BM_BITS, CHUNK, 1, &zero, 1);
+	sb_bm_complete(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 5);	/* all-zero BITS */
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_start_while_open)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "a", 512, true, 512);
+	sb_bm_start(&s, "n", "b", 512, true, 512);
+	FEED_BAD(&fd, &s, false, CAP_BM, 4);
+	EXPECT_STREQ("a", fd.rx.bm.name);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "a", 512, true, 1024);
+	sb_bm_zeroes(&s, 0, 2);
+	sb_bm_start(&s, "n", "b", 512, true, 512);
+	FEED_BAD(&fd, &s, false, CAP_BM, 5);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_eos_while_open)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "a", 512, true, 512);
+	sb_bm_eos(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 4);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "a", 512, true, 512);
+	sb_bm_zeroes(&s, 0, 1);
+	sb_bm_eos(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 5);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_frames_after_bm_eos)
+{
+	struct feed fd;
+	struct sb s;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		bm_prefix(&s, CAP_BM);
+		sb_bitmap(&s, "n", "a", 512, true, 512, NULL);
+		sb_bm_eos(&s);
+		switch (i) {
+		case 0:
+			sb_bm_start(&s, "n", "b", 512, true, 512);
+			break;
+		case 1:
+			sb_bm_eos(&s);
+			break;
+		case 2:
+			sb_bm_zeroes(&s, 0, 1);
+			break;
+		default:
+			sb_bm_complete(&s);
+			break;
+		}
+		FEED_BAD(&fd, &s, false, CAP_BM, 7);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+	/* ...also across a phase change. */
+	bm_prefix(&s, PCMIG_CAPS_POSTCOPY);
+	sb_bm_eos(&s);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_bm_start(&s, "n", "b", 512, true, 512);
+	FEED_BAD(&fd, &s, false, PCMIG_CAPS_POSTCOPY, 5);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_ctl_eos_while_open)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "a", 512, true, 1024);
+	sb_eos(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 4);
+	EXPECT_FALSE(fd.rx.ended);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "a", 512, true, 1024);
+	sb_bm_zeroes(&s, 0, 2);
+	sb_eos(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 5);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_ctl_eos_without_bm_eos)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bitmap(&s, "n", "a", 512, true, 512, NULL);
+	sb_eos(&s);
+	FEED_BAD(&fd, &s, false, CAP_BM, 6);
+	EXPECT_FALSE(fd.rx.ended);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_phase_while_open)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, PCMIG_CAPS_POSTCOPY);
+	sb_bm_start(&s, "n", "a", 512, true, 1024);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	FEED_BAD(&fd, &s, false, PCMIG_CAPS_POSTCOPY, 4);
+	EXPECT_EQ(PCMIG_PHASE_STOPPED, fd.rx.phase);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "a", 512, true, 1024);
+	sb_bm_zeroes(&s, 0, 2);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	FEED_BAD(&fd, &s, false, CAP_BM, 5);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* Return path refuses the bitmaps section. */
+TEST(rp_refuses_bitmaps)
+{
+	struct feed fd;
+	struct sb s;
+
+	sb_init(&s);
+	sb_rp(&s, CAP_BM);
+	sb_ack(&s, PCMIG_PHASE_STOPPED);
+	sb_bm_eos(&s);
+	FEED_BAD(&fd, &s, true, CAP_BM, 1);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* Cancel is still accepted while a bitmap is open. */
+TEST(bm_cancel_while_open)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "a", 512, true, 1024);
+	sb_cancel(&s, "bye");
+	FEED_OK(&fd, &s, false, CAP_BM);
+	EXPECT_TRUE(fd.ended);
 	feed_free(&fd);
 	sb_free(&s);
 }
