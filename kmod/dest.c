@@ -65,6 +65,13 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 		s->dev.done = true;
 		mutex_unlock(&s->lock);
 		return 0;
+	case PCMIG_RX_BM_START:
+		/*
+		 * The section is specified and checked, but this module does
+		 * not apply it yet: refuse rather than drop bitmaps silently.
+		 */
+		c->why = "bitmap migration is not implemented by this destination";
+		return -EOPNOTSUPP;
 	case PCMIG_RX_CANCELLED:
 		c->payload[f->length] = '\0';
 		snprintf(c->reason, sizeof(c->reason), "%s", c->payload);

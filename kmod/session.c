@@ -138,8 +138,14 @@ static void session_teardown(struct pcmig_session *s, const char *why)
 	mutex_unlock(&s->lock);
 
 	session_signal_stop(s);
+	/*
+	 * Nothing is left to tell the peer (no last word on teardown): shut
+	 * the socket down so a worker blocked on it returns at once, rather
+	 * than at its next one-second poll of s->stopping.
+	 */
+	if (s->sock)
+		kernel_sock_shutdown(s->sock, SHUT_RDWR);
 	if (worker) {
-		/* I/O polls s->stopping at least once a second. */
 		kthread_stop(worker);
 		put_task_struct(worker);
 	}

@@ -12,6 +12,7 @@
 #include <linux/net.h>
 #include <linux/sched.h>
 #include <linux/socket.h>
+#include <linux/tcp.h>
 #include <linux/uio.h>
 #include <net/sock.h>
 
@@ -22,6 +23,9 @@
 
 #define PCMIG_IO_POLL		HZ
 #define PCMIG_RATE_WINDOW_NS	NSEC_PER_SEC
+#define PCMIG_KEEPALIVE_IDLE	10	/* s before the first probe */
+#define PCMIG_KEEPALIVE_INTVL	5	/* s between probes */
+#define PCMIG_KEEPALIVE_CNT	3	/* unanswered probes = dead */
 
 void pcmig_stream_setup(struct pcmig_session *s)
 {
@@ -31,6 +35,17 @@ void pcmig_stream_setup(struct pcmig_session *s)
 	sk->sk_sndtimeo = PCMIG_IO_POLL;
 	sk->sk_rcvtimeo = PCMIG_IO_POLL;
 	release_sock(sk);
+	/*
+	 * A peer host that vanishes (power loss, cut link) sends no FIN or
+	 * RST: keepalive probes turn that into an error within ~25 s instead
+	 * of a worker waiting forever.
+	 */
+	if (sk->sk_protocol == IPPROTO_TCP) {
+		sock_set_keepalive(sk);
+		tcp_sock_set_keepidle(sk, PCMIG_KEEPALIVE_IDLE);
+		tcp_sock_set_keepintvl(sk, PCMIG_KEEPALIVE_INTVL);
+		tcp_sock_set_keepcnt(sk, PCMIG_KEEPALIVE_CNT);
+	}
 	s->rl_start = ktime_get();
 	s->rl_bytes = 0;
 }
