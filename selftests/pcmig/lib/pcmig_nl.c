@@ -13,6 +13,9 @@
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
 #endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
 
 #define NLA_DATA(a)	((void *)((char *)(a) + NLA_HDRLEN))
 #define NLA_LEN(a)	((a)->nla_len - NLA_HDRLEN)
@@ -123,11 +126,14 @@ int tnl_call(struct tnl *nl, struct tnl_req *r, tnl_cb cb, void *arg)
 	if (send(nl->fd, r->raw, r->nlh.nlmsg_len, 0) < 0)
 		return -errno;
 	for (;;) {
-		int len = recv(nl->fd, nl->buf, sizeof(nl->buf), 0);
+		int len = recv(nl->fd, nl->buf, sizeof(nl->buf), MSG_TRUNC);
 		struct nlmsghdr *n = (struct nlmsghdr *)nl->buf;
 
 		if (len < 0)
 			return -errno;
+		/* A cut message would never show its ack: say so, not hang. */
+		if (len > (int)sizeof(nl->buf))
+			return -EMSGSIZE;
 		for (; NLMSG_OK(n, len); n = NLMSG_NEXT(n, len)) {
 			if (n->nlmsg_seq != r->nlh.nlmsg_seq)
 				continue;	/* a multicast or stale message */
@@ -211,8 +217,14 @@ int tnl_open(struct tnl *nl)
 	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
 	if (nl->fd < 0)
 		return -errno;
+	/*
+	 * CAP_ACK: an error need not echo the whole request back, which for
+	 * a large request would not fit the receive buffer.
+	 */
 	if (bind(nl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one,
+		       sizeof(one)) < 0 ||
+	    setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one,
 		       sizeof(one)) < 0) {
 		err = -errno;
 		close(nl->fd);
