@@ -67,17 +67,18 @@ static const struct nla_policy pcmig_devstate_policy[PCMIG_A_MAX + 1] = {
 
 /*
  * Report @why, a message chosen at run time (the NL_SET_ERR_MSG macros
- * take literals only).  All such messages are string literals, so the
- * pointer outlives the request.
+ * take literals only), and return @err.  All such messages are string
+ * literals, so the pointer outlives the request.
  */
-static void set_err(struct netlink_ext_ack *extack, const struct nlattr *attr,
-		    const char *why)
+int pcmig_nl_err(struct netlink_ext_ack *extack, const struct nlattr *attr,
+		 int err, const char *why)
 {
 	if (!extack || !why)
-		return;
+		return err;
 	extack->_msg = why;
 	if (attr)
 		NL_SET_BAD_ATTR(extack, attr);
+	return err;
 }
 
 #define PCMIG_NAME_POLICY { .type = NLA_STRING, .len = PCMIG_NAME_MAX }
@@ -402,7 +403,8 @@ static int pcmig_sock_attach_doit(struct sk_buff *skb, struct genl_info *info)
 				   &why);
 	mutex_unlock(&s->lock);
 	if (err)
-		set_err(info->extack, info->attrs[PCMIG_A_SOCK_FD], why);
+		pcmig_nl_err(info->extack, info->attrs[PCMIG_A_SOCK_FD], err,
+			     why);
 	pcmig_session_put(s);
 	return err;
 }
@@ -435,7 +437,7 @@ static int pcmig_devstate_put_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	mutex_unlock(&s->lock);
 	if (err)
-		set_err(info->extack, NULL, why);
+		pcmig_nl_err(info->extack, NULL, err, why);
 	pcmig_session_put(s);
 	return err;
 }
@@ -515,7 +517,7 @@ static int pcmig_start_doit(struct sk_buff *skb, struct genl_info *info)
 	err = pcmig_session_start(s, &why);
 	mutex_unlock(&s->lock);
 	if (err)
-		set_err(info->extack, NULL, why);
+		pcmig_nl_err(info->extack, NULL, err, why);
 	else
 		pcmig_nl_notify(s, PCMIG_EVENT_PHASE);
 	pcmig_session_put(s);

@@ -14,6 +14,8 @@ extern struct genl_family pcmig_family;
 int pcmig_nl_init(void);
 void pcmig_nl_exit(void);
 void pcmig_nl_notify(struct pcmig_session *s, enum pcmig_event event);
+int pcmig_nl_err(struct netlink_ext_ack *extack, const struct nlattr *attr,
+		 int err, const char *why);
 
 /* Dirty bitmap ops (nl_bitmap.c), in the family's ops table. */
 int pcmig_nl_bitmap_add(struct sk_buff *skb, struct genl_info *info);

@@ -13,17 +13,6 @@
 #include "dm_target.h"
 #include "netlink.h"
 
-/*
- * Report @why, a message chosen at run time: see set_err() in netlink.c.
- * Every @why handed here is a string literal.
- */
-static int fail(struct netlink_ext_ack *extack, int err, const char *why)
-{
-	if (extack && why)
-		extack->_msg = why;
-	return err;
-}
-
 /* The node named by PCMIG_A_NODE, with a reference. */
 static struct pcmig_node *node_of(struct nlattr **attrs,
 				  struct netlink_ext_ack *extack)
@@ -48,9 +37,10 @@ static struct pcmig_node *node_of(struct nlattr **attrs,
 static int bitmap_name(struct genl_info *info, int type, char *name)
 {
 	if (!info->attrs[type])
-		return fail(info->extack, -EINVAL,
-			    type == PCMIG_A_BITMAP_SRC ? "bitmap-src is required" :
-							 "bitmap is required");
+		return pcmig_nl_err(info->extack, NULL, -EINVAL,
+				    type == PCMIG_A_BITMAP_SRC ?
+				    "bitmap-src is required" :
+				    "bitmap is required");
 	nla_strscpy(name, info->attrs[type], PCMIG_NAME_MAX + 1);
 	return 0;
 }
@@ -77,7 +67,7 @@ int pcmig_nl_bitmap_add(struct sk_buff *skb, struct genl_info *info)
 		return PTR_ERR(node);
 	err = pcmig_bitmap_add(node, name, gran, enabled, &why);
 	pcmig_node_put(node);
-	return err ? fail(info->extack, err, why) : 0;
+	return err ? pcmig_nl_err(info->extack, NULL, err, why) : 0;
 }
 
 /* The ops that name one bitmap and change it. */
@@ -119,7 +109,7 @@ static int bitmap_change(struct genl_info *info, enum bitmap_change what)
 		break;
 	}
 	pcmig_node_put(node);
-	return err ? fail(info->extack, err, why) : 0;
+	return err ? pcmig_nl_err(info->extack, NULL, err, why) : 0;
 }
 
 int pcmig_nl_bitmap_del(struct sk_buff *skb, struct genl_info *info)
@@ -289,7 +279,7 @@ int pcmig_nl_bitmap_extents_dumpit(struct sk_buff *skb,
 	if (err == -EMSGSIZE && skb->len)
 		return skb->len;
 	if (err)
-		return fail(cb->extack, err, why);
+		return pcmig_nl_err(cb->extack, NULL, err, why);
 	cb->args[1] = 1;
 	return skb->len;
 }

@@ -212,27 +212,6 @@ static const char dump_help[] =
 	"  1048576 196608\n"
 	"  $ pcmigd bitmap dump vda inc1 --from 1G --json\n";
 
-/* Parses --help, the only option of most subcommands; -1: go on. */
-static int no_options(const char *cmd, const char *help, int argc,
-		      char **argv)
-{
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int c;
-
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c != 'h')
-			return bad_option(cmd, argv);
-		fputs(help, stdout);
-		return EXIT_OK;
-	}
-	return -1;
-}
-
 /*
  * Takes the n positional arguments left by getopt into out, each a node
  * or bitmap name; what[i] names them in messages.  The last nopt may be
@@ -330,7 +309,7 @@ static int simple(int argc, char **argv, const char *cmd, const char *help,
 	struct pcnl nl;
 	int ret;
 
-	ret = no_options(cmd, help, argc, argv);
+	ret = simple_options(cmd, help, argc, argv, NULL);
 	if (ret >= 0)
 		return ret;
 	ret = take_names(cmd, argc, argv, node_name, 2, 0, names);
@@ -383,7 +362,7 @@ static int bitmap_merge(int argc, char **argv)
 	struct pcnl nl;
 	int ret;
 
-	ret = no_options(cmd, merge_help, argc, argv);
+	ret = simple_options(cmd, merge_help, argc, argv, NULL);
 	if (ret >= 0)
 		return ret;
 	ret = take_names(cmd, argc, argv, what, 3, 0, names);
@@ -412,28 +391,17 @@ static int bitmap_merge(int argc, char **argv)
 
 static int bitmap_list(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	static const char *const what[] = { "NODE" };
 	const char *cmd = "bitmap list", *node;
 	struct pcmig_bitmap *list = NULL;
 	bool json = false;
 	struct pcnl nl;
 	size_t n = 0;
-	int c, ret;
+	int ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'h': fputs(list_help, stdout); return EXIT_OK;
-		default: return bad_option(cmd, argv);
-		}
-	}
+	ret = simple_options(cmd, list_help, argc, argv, &json);
+	if (ret >= 0)
+		return ret;
 	ret = take_names(cmd, argc, argv, what, 1, 1, &node);
 	if (ret)
 		return ret;

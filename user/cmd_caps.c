@@ -35,26 +35,15 @@ static const char help[] =
 
 int cmd_caps(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	struct pcmig_info info;
 	bool json = false;
 	struct pcnl nl;
 	char caps[128];
-	int c, ret;
+	int ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'h': fputs(help, stdout); return EXIT_OK;
-		default: return bad_option("caps", argv);
-		}
-	}
+	ret = simple_options("caps", help, argc, argv, &json);
+	if (ret >= 0)
+		return ret;
 	if (optind < argc)
 		return usage_error("caps", "unexpected argument '%s'",
 				   argv[optind]);

@@ -97,24 +97,15 @@ static int pick_session(struct pcnl *nl, const char *cmd, uint32_t role,
 static int run(int argc, char **argv, const char *cmd, const char *help,
 	       uint8_t nlcmd, uint32_t role, const char *done)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	bool have_id = false;
 	uint32_t id = 0;
 	struct pcnl nl;
 	char err[128];
-	int c, ret;
+	int ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h': fputs(help, stdout); return EXIT_OK;
-		default: return bad_option(cmd, argv);
-		}
-	}
+	ret = simple_options(cmd, help, argc, argv, NULL);
+	if (ret >= 0)
+		return ret;
 	if (optind < argc) {
 		if (parse_u32(argv[optind], 0, UINT32_MAX, &id, err,
 			      sizeof(err)))

@@ -90,25 +90,14 @@ static int on_event(struct nl_msg *msg, void *arg)
 
 int cmd_monitor(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	bool json = false;
 	struct pcnl ev;
 	sigset_t old;
-	int c, ret, sfd;
+	int ret, sfd;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'h': fputs(help, stdout); return EXIT_OK;
-		default: return bad_option("monitor", argv);
-		}
-	}
+	ret = simple_options("monitor", help, argc, argv, &json);
+	if (ret >= 0)
+		return ret;
 	if (optind < argc)
 		return usage_error("monitor", "unexpected argument '%s'",
 				   argv[optind]);

@@ -39,28 +39,17 @@ static const char help[] =
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	struct pcmig_session one, *list = &one;
 	bool json = false, have_id = false;
 	size_t n = 1;
 	uint32_t id = 0;
 	struct pcnl nl;
 	char err[128];
-	int c, ret;
+	int ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'h': fputs(help, stdout); return EXIT_OK;
-		default: return bad_option("status", argv);
-		}
-	}
+	ret = simple_options("status", help, argc, argv, &json);
+	if (ret >= 0)
+		return ret;
 	if (optind < argc) {
 		if (parse_u32(argv[optind], 0, UINT32_MAX, &id, err,
 			      sizeof(err)))

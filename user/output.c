@@ -61,3 +61,29 @@ int bad_option(const char *cmd, char **argv)
 	return usage_error(cmd, "unknown option or missing argument: '%s'",
 			   argv[optind - 1]);
 }
+
+int simple_options(const char *cmd, const char *help, int argc, char **argv,
+		   bool *json)
+{
+	static const struct option with_json[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", json ? with_json :
+					with_json + 1, NULL)) != -1) {
+		if (c == 'j' && json) {
+			*json = true;
+		} else if (c == 'h') {
+			fputs(help, stdout);
+			return EXIT_OK;
+		} else {
+			return bad_option(cmd, argv);
+		}
+	}
+	return -1;
+}

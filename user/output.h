@@ -25,4 +25,13 @@ int usage_error(const char *cmd, const char *fmt, ...)
  */
 int bad_option(const char *cmd, char **argv);
 
+/*
+ * Options of a command that takes only --help and, when @json is not
+ * NULL, --json.  Returns -1 to go on (optind at the first positional
+ * argument), else the exit status to return (help printed, or usage
+ * error).
+ */
+int simple_options(const char *cmd, const char *help, int argc, char **argv,
+		   bool *json);
+
 #endif
