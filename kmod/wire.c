@@ -244,6 +244,7 @@ static int frame_len_ok(const struct pcmig_wire_frame *f, bool return_path,
 	} else if (f->section == PCMIG_SEC_BITMAPS) {
 		switch (f->type) {
 		case PCMIG_BM_START:
+		case PCMIG_BM_ANNOUNCE:
 			min = PCMIG_BM_START_MIN;
 			max = PCMIG_BM_START_MAX;
 			break;
@@ -453,10 +454,11 @@ static int rx_device(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 }
 
 /*
- * BM_START: u8 node_len, node, u8 name_len, name, be32 granularity,
- * u8 flags, be64 node_size; f->length is within the START bounds.
+ * BM_START / BM_ANNOUNCE: u8 node_len, node, u8 name_len, name, be32
+ * granularity, u8 flags, be64 node_size; f->length is within the START
+ * bounds.  Fills rx->bm.
  */
-static int bm_start(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
+static int bm_parse(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 		    const u8 *payload, const char **why)
 {
 	struct pcmig_rx_bitmap *bm = &rx->bm;
@@ -464,10 +466,6 @@ static int bm_start(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 	u64 size;
 	u8 flags;
 
-	if (rx->bm_open) {
-		*why = "bitmap started while another is open";
-		return -EPROTO;
-	}
 	nl = payload[0];
 	/* Room for the node name, a bitmap name of 1 byte and the rest. */
 	if (!nl || nl + 1 + PCMIG_BM_START_FIXED > f->length) {
@@ -509,9 +507,43 @@ static int bm_start(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 	bm->node_size = size;
 	bm->nbits = pcmig_wire_bm_nbits(size, gran);
 	bm->next = 0;
-	rx->bm_open = true;
 	rx->bm_seen = true;
 	return 0;
+}
+
+static int bm_start(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
+		    const u8 *payload, const char **why)
+{
+	int ret;
+
+	if (rx->bm_open) {
+		*why = "bitmap started while another is open";
+		return -EPROTO;
+	}
+	ret = bm_parse(rx, f, payload, why);
+	if (ret)
+		return ret;
+	rx->bm_open = true;
+	rx->bm_started = true;
+	return 0;
+}
+
+/*
+ * BM_ANNOUNCE: only in the stopped phase, before the first START, so the
+ * destination knows every bitmap before it starts running.
+ */
+static int bm_announce(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
+		       const u8 *payload, const char **why)
+{
+	if (rx->phase != PCMIG_PHASE_STOPPED) {
+		*why = "bitmap announced after the destination started";
+		return -EPROTO;
+	}
+	if (rx->bm_started) {
+		*why = "bitmap announced after bitmap data began";
+		return -EPROTO;
+	}
+	return bm_parse(rx, f, payload, why);
 }
 
 /* BM_BITS / BM_ZEROES: the next chunk of the open bitmap, in order. */
@@ -583,6 +615,11 @@ static int rx_bitmaps(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 		return -EPROTO;
 	}
 	switch (f->type) {
+	case PCMIG_BM_ANNOUNCE:
+		ret = bm_announce(rx, f, payload, why);
+		if (!ret)
+			*act = PCMIG_RX_BM_ANNOUNCE;
+		return ret;
 	case PCMIG_BM_START:
 		ret = bm_start(rx, f, payload, why);
 		if (!ret)

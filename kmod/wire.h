@@ -44,9 +44,11 @@ enum pcmig_wire_device {
 
 /*
  * Block dirty bitmaps (postcopy-only state, rule S8), modelled on QEMU's
- * dirty-bitmap section.  One bitmap is open at a time: START, then its
- * bits in order as BITS / ZEROES chunks, then COMPLETE; EOS ends the
- * section.
+ * dirty-bitmap section.  In the stopped phase the source first ANNOUNCEs
+ * every bitmap it will send, so the destination has them in place (and
+ * tracking its own writes) before it starts.  Then one bitmap is open at
+ * a time: START, its bits in order as BITS / ZEROES chunks, COMPLETE; EOS
+ * ends the section.
  */
 enum pcmig_wire_bitmaps {
 	PCMIG_BM_START = 1,	/* names, be32 granularity, flags, be64 size */
@@ -54,13 +56,17 @@ enum pcmig_wire_bitmaps {
 	PCMIG_BM_ZEROES = 3,	/* be64 first bit, be32 nbits: all zero */
 	PCMIG_BM_COMPLETE = 4,	/* no payload: the open bitmap is complete */
 	PCMIG_BM_EOS = 5,	/* no payload: no more bitmaps */
+	PCMIG_BM_ANNOUNCE = 6,	/* as START: a bitmap that will follow */
 };
 
 /* BM_START flags */
 #define PCMIG_BM_F_ENABLED	0x01
 #define PCMIG_BM_F_ALL		PCMIG_BM_F_ENABLED
 
-/* BM_START: u8 len, node, u8 len, bitmap, be32 gran, u8 flags, be64 size */
+/*
+ * BM_START, BM_ANNOUNCE: u8 len, node, u8 len, bitmap, be32 gran, u8 flags,
+ * be64 size
+ */
 #define PCMIG_BM_START_FIXED	(1 + 1 + 4 + 1 + 8)
 #define PCMIG_BM_START_MIN	(PCMIG_BM_START_FIXED + 2)
 #define PCMIG_BM_START_MAX	(PCMIG_BM_START_FIXED + 2 * PCMIG_NAME_MAX)
@@ -110,9 +116,10 @@ enum pcmig_rx_act {
 	PCMIG_RX_BM_ZEROES,	/* chunk at bit arg is all zero */
 	PCMIG_RX_BM_COMPLETE,	/* bitmap rx->bm complete */
 	PCMIG_RX_BM_EOS,	/* no more bitmaps */
+	PCMIG_RX_BM_ANNOUNCE,	/* bitmap rx->bm will follow */
 };
 
-/* The bitmap being received (valid from PCMIG_RX_BM_START on). */
+/* The bitmap announced or being received (from PCMIG_RX_BM_*START on). */
 struct pcmig_rx_bitmap {
 	char node[PCMIG_NAME_MAX + 1];		/* NUL-terminated */
 	char name[PCMIG_NAME_MAX + 1];		/* NUL-terminated */
@@ -134,7 +141,8 @@ struct pcmig_rx {
 	bool dev_begun;
 	bool dev_done;
 	bool ended;		/* EOS / COMPLETE / FAIL / CANCEL seen */
-	bool bm_seen;		/* a BM_START was accepted */
+	bool bm_seen;		/* a BM_ANNOUNCE or BM_START was accepted */
+	bool bm_started;	/* a BM_START was accepted */
 	bool bm_open;		/* rx->bm started, not complete */
 	bool bm_ended;		/* BM_EOS seen */
 	struct pcmig_rx_bitmap bm;

@@ -71,6 +71,24 @@ enum pcmig_sort {
 	PCMIG_SORT_POSTCOPY_ONLY,
 };
 
+/*
+ * What became of one dirty bitmap in a migration (PCMIG_CMD_SESSION_BITMAPS).
+ * On the source: announced to the destination, then sent in full.  On the
+ * destination (rule S11): created or updated and then complete; refused
+ * (different granularity, no such node, ...); or dropped because the
+ * stream ended before it was complete (rule S8).
+ */
+enum pcmig_bitmap_state {
+	PCMIG_BITMAP_PENDING = 1,	/* announced, bits still to come */
+	PCMIG_BITMAP_DONE,		/* sent / received in full */
+	PCMIG_BITMAP_ERROR,		/* refused or failed: see reason */
+	PCMIG_BITMAP_DROPPED,		/* incomplete at the end: removed */
+	PCMIG_BITMAP_SKIPPED,		/* source: node not in the mapping */
+};
+
+/* Most node mappings (PCMIG_A_BITMAP_MAP) one session takes. */
+#define PCMIG_BITMAP_MAP_MAX		64
+
 /* Why an event was sent (PCMIG_A_EVENT). */
 enum pcmig_event {
 	PCMIG_EVENT_PHASE = 1,	/* the session changed phase */
@@ -108,6 +126,9 @@ enum pcmig_attr {
 	PCMIG_A_DIRTY_COUNT,		/* u64: granules marked dirty */
 	PCMIG_A_NODE_SIZE,		/* u64: bytes of the node */
 	PCMIG_A_LENGTH,			/* u64: bytes of a dirty extent */
+	PCMIG_A_NODE_DST,		/* string: node a mapping leads to */
+	PCMIG_A_BITMAP_MAP,		/* nest, repeated: node -> node-dst */
+	PCMIG_A_BITMAP_STATE,		/* u32: enum pcmig_bitmap_state */
 
 	__PCMIG_A_MAX
 };
@@ -125,6 +146,8 @@ enum pcmig_stat {
 	PCMIG_STAT_ELAPSED_MS,		/* u64: since start */
 	PCMIG_STAT_DOWNTIME_MS,		/* u64: stopped phase length */
 	PCMIG_STAT_EXPECTED_DOWNTIME_MS,	/* u64: estimate for the rest */
+	PCMIG_STAT_BITMAPS_DONE,	/* u32: bitmaps sent / received in full */
+	PCMIG_STAT_BITMAPS_FAILED,	/* u32: refused, dropped or skipped */
 
 	__PCMIG_STAT_MAX
 };
@@ -157,6 +180,11 @@ enum pcmig_cmd {
 	 * the end of the node.
 	 */
 	PCMIG_CMD_BITMAP_EXTENTS,	/* dump: node bitmap [offset] */
+	/*
+	 * Dump of the bitmaps a session migrates and what became of each:
+	 * node, bitmap, granularity, state and, for errors, the reason.
+	 */
+	PCMIG_CMD_SESSION_BITMAPS,	/* dump: id -> bitmaps */
 
 	__PCMIG_CMD_MAX
 };
