@@ -162,7 +162,8 @@ static inline void sb_fail(struct sb *s, const char *why)
 	sb_frame(s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL, why, strlen(why));
 }
 
-static inline void sb_bm_start(struct sb *s, const char *node,
+/* BM_START or BM_ANNOUNCE (@type): both carry the same payload. */
+static inline void sb_bm_named(struct sb *s, u8 type, const char *node,
 			       const char *bitmap, u32 gran, bool enabled,
 			       u64 node_size)
 {
@@ -171,10 +172,26 @@ static inline void sb_bm_start(struct sb *s, const char *node,
 					  node_size);
 
 	if (!len) {
-		fprintf(stderr, "sb_bm_start: bad names\n");
+		fprintf(stderr, "sb_bm_named: bad names\n");
 		abort();
 	}
-	sb_frame(s, PCMIG_SEC_BITMAPS, PCMIG_BM_START, p, len);
+	sb_frame(s, PCMIG_SEC_BITMAPS, type, p, len);
+}
+
+static inline void sb_bm_start(struct sb *s, const char *node,
+			       const char *bitmap, u32 gran, bool enabled,
+			       u64 node_size)
+{
+	sb_bm_named(s, PCMIG_BM_START, node, bitmap, gran, enabled,
+		    node_size);
+}
+
+static inline void sb_bm_announce(struct sb *s, const char *node,
+				  const char *bitmap, u32 gran, bool enabled,
+				  u64 node_size)
+{
+	sb_bm_named(s, PCMIG_BM_ANNOUNCE, node, bitmap, gran, enabled,
+		    node_size);
 }
 
 /* A BITS or ZEROES frame with the given header fields and @len data bytes. */

@@ -17,7 +17,9 @@
  * model of exactly ceil(nbits / 64) u64 words allocated at BM_START, so a
  * chunk the checker lets through past the bitmap's end is an ASan report;
  * bits past nbits in the last word must stay clear, and COMPLETE must come
- * only when every bit was covered.
+ * only when every bit was covered.  BM_ANNOUNCE must come only in the
+ * stopped phase before any BM_START, with START's payload checks, and
+ * open nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,12 +45,14 @@ static bool fwd_act(enum pcmig_rx_act a)
 	       a == PCMIG_RX_PHASE || a == PCMIG_RX_EOS ||
 	       a == PCMIG_RX_CANCELLED || a == PCMIG_RX_BM_START ||
 	       a == PCMIG_RX_BM_BITS || a == PCMIG_RX_BM_ZEROES ||
-	       a == PCMIG_RX_BM_COMPLETE || a == PCMIG_RX_BM_EOS;
+	       a == PCMIG_RX_BM_COMPLETE || a == PCMIG_RX_BM_EOS ||
+	       a == PCMIG_RX_BM_ANNOUNCE;
 }
 
 /* The destination's view of the bitmap being received. */
 struct bm_model {
-	bool any, open, eos;
+	bool any;		/* announced or started: BM_EOS is due */
+	bool started, open, eos;
 	u64 nbits, next;
 	u64 *words;		/* ceil(nbits / 64) words, or NULL if big */
 };
@@ -58,12 +62,37 @@ static u64 nwords(u64 nbits)
 	return nbits / 64 + (nbits % 64 != 0);
 }
 
+/* rx->bm after an accepted BM_START or BM_ANNOUNCE matches the payload. */
+static void check_named(const struct pcmig_rx_bitmap *bm,
+			const struct pcmig_wire_frame *f, const u8 *payload)
+{
+	u32 nl = strlen(bm->node), bl = strlen(bm->name);
+
+	CHECK(nl >= 1 && nl <= PCMIG_NAME_MAX);
+	CHECK(bl >= 1 && bl <= PCMIG_NAME_MAX);
+	CHECK(f->length == nl + bl + PCMIG_BM_START_FIXED);
+	CHECK(payload[0] == nl && !memcmp(payload + 1, bm->node, nl));
+	CHECK(payload[1 + nl] == bl &&
+	      !memcmp(payload + 2 + nl, bm->name, bl));
+	CHECK(get_unaligned_be32(payload + 2 + nl + bl) == bm->granularity);
+	CHECK(bm->granularity >= PCMIG_GRANULARITY_MIN &&
+	      bm->granularity <= PCMIG_GRANULARITY_MAX &&
+	      !(bm->granularity & (bm->granularity - 1)));
+	CHECK(payload[6 + nl + bl] == (bm->enabled ? PCMIG_BM_F_ENABLED : 0));
+	CHECK(get_unaligned_be64(payload + 7 + nl + bl) == bm->node_size);
+	CHECK(bm->node_size > 0);
+	CHECK(bm->nbits >= 1);
+	CHECK(bm->nbits == bm->node_size / bm->granularity +
+			   (bm->node_size % bm->granularity != 0));
+	CHECK(bm->next == 0);
+}
+
 static void bm_action(struct bm_model *m, const struct pcmig_rx *rx,
 		      const struct pcmig_wire_frame *f, const u8 *payload,
 		      enum pcmig_rx_act act, u64 arg, u32 caps, u32 phase)
 {
 	const struct pcmig_rx_bitmap *bm = &rx->bm;
-	u32 nbits, nl, bl, w;
+	u32 nbits, w;
 	bool zero;
 
 	/* S8: postcopy-only state, and only with its capability. */
@@ -71,25 +100,18 @@ static void bm_action(struct bm_model *m, const struct pcmig_rx *rx,
 	CHECK(phase == PCMIG_PHASE_STOPPED || phase == PCMIG_PHASE_POSTCOPY);
 	CHECK(!m->eos);
 	switch (act) {
+	case PCMIG_RX_BM_ANNOUNCE:
+		/* Before the destination runs and before any bitmap data. */
+		CHECK(phase == PCMIG_PHASE_STOPPED);
+		CHECK(!m->started && !m->open);
+		check_named(bm, f, payload);
+		m->any = true;
+		break;
 	case PCMIG_RX_BM_START:
 		CHECK(!m->open);
-		nl = strlen(bm->node);
-		bl = strlen(bm->name);
-		CHECK(nl >= 1 && nl <= PCMIG_NAME_MAX);
-		CHECK(bl >= 1 && bl <= PCMIG_NAME_MAX);
-		CHECK(f->length == nl + bl + PCMIG_BM_START_FIXED);
-		CHECK(payload[0] == nl && !memcmp(payload + 1, bm->node, nl));
-		CHECK(payload[1 + nl] == bl &&
-		      !memcmp(payload + 2 + nl, bm->name, bl));
-		CHECK(bm->granularity >= PCMIG_GRANULARITY_MIN &&
-		      bm->granularity <= PCMIG_GRANULARITY_MAX &&
-		      !(bm->granularity & (bm->granularity - 1)));
-		CHECK(bm->node_size > 0);
-		CHECK(bm->nbits >= 1);
-		CHECK(bm->nbits == bm->node_size / bm->granularity +
-				   (bm->node_size % bm->granularity != 0));
-		CHECK(bm->next == 0);
+		check_named(bm, f, payload);
 		m->any = true;
+		m->started = true;
 		m->open = true;
 		m->nbits = bm->nbits;
 		m->next = 0;
@@ -289,6 +311,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			      last_phase == PCMIG_PHASE_POSTCOPY);
 			ended = true;
 			break;
+		case PCMIG_RX_BM_ANNOUNCE:
 		case PCMIG_RX_BM_START:
 		case PCMIG_RX_BM_BITS:
 		case PCMIG_RX_BM_ZEROES:
@@ -309,6 +332,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		CHECK(rx.dev_received == dev_next);
 		CHECK(rx.dev_received <= rx.dev_size);
 		CHECK(rx.bm_open == bm.open && rx.bm_ended == bm.eos);
+		CHECK(rx.bm_seen == bm.any && rx.bm_started == bm.started);
 		if (bm.open)
 			CHECK(rx.bm.next == bm.next && bm.next <= bm.nbits);
 		if (ended)

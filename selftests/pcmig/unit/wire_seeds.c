@@ -105,6 +105,48 @@ int main(int argc, char **argv)
 	sb_eos(&s);
 	emit("fwd-bitmaps-stopped", false, bm, &s);
 
+	/*
+	 * As the source sends them: every bitmap announced while stopped,
+	 * postcopy, then each bitmap's data.
+	 */
+	sb_init(&s);
+	sb_fwd(&s, PCMIG_CAPS_POSTCOPY);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 40, 32);
+	sb_bm_announce(&s, "vda", "backup-0", 512, true, 197 * 512 - 3);
+	sb_bm_announce(&s, "vdb", "b", 65536, false, 65536 * 64);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_bitmap(&s, "vda", "backup-0", 512, true, 197 * 512 - 3, words);
+	sb_bitmap(&s, "vdb", "b", 65536, false, 65536 * 64, NULL);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	emit("fwd-announce-postcopy", false, PCMIG_CAPS_POSTCOPY, &s);
+
+	/* Announces among the device frames, all of it while stopped. */
+	sb_init(&s);
+	sb_fwd(&s, bm);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_bm_announce(&s, "n", "a", 4096, true, 4096 * 200);
+	sb_begin(&s, 8);
+	sb_bm_announce(&s, "n", "b", 1U << 31, false, 5ULL << 31);
+	sb_data(&s, blob, 8);
+	sb_end(&s);
+	sb_bitmap(&s, "n", "a", 4096, true, 4096 * 200, words);
+	sb_bitmap(&s, "n", "b", 1U << 31, false, 5ULL << 31, words);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	emit("fwd-announce-stopped", false, bm, &s);
+
+	/* Announced, never sent: only BM_EOS follows. */
+	sb_init(&s);
+	sb_fwd(&s, bm);
+	sb_devstate(&s, blob, 0, 1);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_bm_announce(&s, "vda", "b", 512, true, 512);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	emit("fwd-announce-only", false, bm, &s);
+
 	sb_init(&s);
 	sb_rp(&s, 0);
 	sb_ack(&s, PCMIG_PHASE_STOPPED);

@@ -53,6 +53,8 @@ struct feed {
 	u64 dev_next;		/* next offset expected from the checker */
 	bool dev_alloc;
 	bool dev_complete;
+	struct pcmig_rx_bitmap anns[MAX_BMS];	/* rx->bm at each ANNOUNCE */
+	int nanns;
 	struct bm_rec bms[MAX_BMS];	/* bitmaps in stream order */
 	int nbms;
 	bool bm_open;		/* bms[nbms - 1] is open */
@@ -83,6 +85,18 @@ static u64 nwords(u64 nbits)
 	return nbits / 64 + (nbits % 64 != 0);
 }
 
+/* What BM_START and BM_ANNOUNCE leave in rx->bm: a well-formed bitmap. */
+static void bm_fields_ok(struct __test_metadata *_metadata,
+			 const struct pcmig_rx_bitmap *bm)
+{
+	ASSERT_GT(bm->node_size, 0);
+	ASSERT_GE(strlen(bm->node), 1);
+	ASSERT_GE(strlen(bm->name), 1);
+	ASSERT_EQ(bm->nbits, pcmig_wire_bm_nbits(bm->node_size,
+						 bm->granularity));
+	ASSERT_EQ(0, bm->next);
+}
+
 /*
  * Bitmap actions, applied the way the destination does: OR each chunk's
  * data words at first / 64 into a model of exactly ceil(nbits / 64)
@@ -101,17 +115,26 @@ static void feed_bm(struct __test_metadata *_metadata, struct feed *fd,
 		    fd->rx.phase == PCMIG_PHASE_POSTCOPY);
 	ASSERT_FALSE(fd->bm_eos);
 	switch (act) {
+	case PCMIG_RX_BM_ANNOUNCE:
+		/*
+		 * Only while the destination is stopped and before any
+		 * bitmap data; it names a bitmap but opens none.
+		 */
+		ASSERT_EQ(PCMIG_PHASE_STOPPED, fd->rx.phase);
+		ASSERT_EQ(0, fd->nbms);
+		ASSERT_FALSE(fd->bm_open);
+		ASSERT_FALSE(fd->rx.bm_open);
+		ASSERT_LT(fd->nanns, MAX_BMS);
+		bm_fields_ok(_metadata, &fd->rx.bm);
+		fd->anns[fd->nanns++] = fd->rx.bm;
+		break;
 	case PCMIG_RX_BM_START:
 		ASSERT_FALSE(fd->bm_open);
 		ASSERT_LT(fd->nbms, MAX_BMS);
 		r = &fd->bms[fd->nbms++];
 		memset(r, 0, sizeof(*r));
 		r->bm = fd->rx.bm;
-		ASSERT_GT(r->bm.node_size, 0);
-		ASSERT_GE(strlen(r->bm.node), 1);
-		ASSERT_GE(strlen(r->bm.name), 1);
-		ASSERT_EQ(r->bm.nbits, pcmig_wire_bm_nbits(r->bm.node_size,
-							   r->bm.granularity));
+		bm_fields_ok(_metadata, &r->bm);
 		if (r->bm.nbits <= BM_MODEL_MAX) {
 			r->words = calloc(nwords(r->bm.nbits), sizeof(u64));
 			ASSERT_NE(NULL, r->words);
@@ -269,9 +292,10 @@ static void feed(struct __test_metadata *_metadata, struct feed *fd,
 		case PCMIG_RX_EOS:
 			ASSERT_TRUE(fd->dev_complete);
 			ASSERT_FALSE(fd->bm_open);
-			if (fd->nbms)
+			if (fd->nbms || fd->nanns)
 				ASSERT_TRUE(fd->bm_eos);
 			break;
+		case PCMIG_RX_BM_ANNOUNCE:
 		case PCMIG_RX_BM_START:
 		case PCMIG_RX_BM_BITS:
 		case PCMIG_RX_BM_ZEROES:
@@ -908,6 +932,7 @@ TEST(hdr_unknown_section)
 
 TEST(hdr_unknown_type)
 {
+	const char *why;
 	int t;
 
 	for (t = 0; t < 256; t++) {
@@ -917,8 +942,13 @@ TEST(hdr_unknown_type)
 			HDR_BAD(false, PCMIG_SEC_DEVICE, t, 0, 0);
 		if (t < PCMIG_RET_ACK || t > PCMIG_RET_FAIL)
 			HDR_BAD(true, PCMIG_SEC_RETURN, t, 0, 0);
-		if (t < PCMIG_BM_START || t > PCMIG_BM_EOS)
+		if (t < PCMIG_BM_START || t > PCMIG_BM_ANNOUNCE) {
 			HDR_BAD(false, PCMIG_SEC_BITMAPS, t, 0, 0);
+			/* Refused for its type, even at a length START takes. */
+			EXPECT_EQ(-EPROTO, hdr(false, PCMIG_SEC_BITMAPS, t, 0,
+					       PCMIG_BM_START_MIN, &why));
+			EXPECT_STREQ("unknown bitmap frame type", why);
+		}
 	}
 }
 
@@ -939,6 +969,7 @@ static const struct {
 	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_ZEROES, 12, 12 },
 	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_COMPLETE, 0, 0 },
 	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_EOS, 0, 0 },
+	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_ANNOUNCE, 17, 525 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_ACK, 4, 4 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_COMPLETE, 0, 0 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_FAIL, 0, PCMIG_WIRE_REASON_MAX },
@@ -2300,18 +2331,29 @@ static u32 start_raw(u8 *p, const char *node, u32 nl, const char *name,
 	return n + 8;
 }
 
-#define START_BAD(p, len) do {						\
+/*
+ * A START or ANNOUNCE (@type) refused for the reason containing @what,
+ * leaving no bitmap behind.
+ */
+#define NAMED_BAD(type, p, len, what) do {				\
 	struct feed __fd;						\
 	struct sb __s;							\
 	bm_prefix(&__s, CAP_BM);					\
-	sb_frame(&__s, PCMIG_SEC_BITMAPS, PCMIG_BM_START, (p), (len));	\
+	sb_frame(&__s, PCMIG_SEC_BITMAPS, (type), (p), (len));		\
 	FEED_BAD(&__fd, &__s, false, CAP_BM, 3);			\
+	EXPECT_NE(NULL, strstr(__fd.why, (what)))			\
+		TH_LOG("refused as: %s", __fd.why);			\
 	EXPECT_FALSE(__fd.rx.bm_open);					\
+	EXPECT_FALSE(__fd.rx.bm_seen);					\
 	feed_free(&__fd);						\
 	sb_free(&__s);							\
 } while (0)
 
-TEST(bm_start_bad)
+#define NLEN	"bad bitmap node name length"
+#define BLEN	"bitmap start length does not match its names"
+
+/* START and ANNOUNCE (@type) share their payload and its checks. */
+static void named_fields_bad(struct __test_metadata *_metadata, u8 type)
 {
 	static const u32 bad_gran[] = { 0, 1, 256, 511, 513, 768, 1536,
 					(1U << 31) + 512, 0xffffffffU,
@@ -2325,65 +2367,85 @@ TEST(bm_start_bad)
 	ASSERT_EQ(PCMIG_BM_START_MIN + 2, len);
 
 	/* Empty names. */
-	START_BAD(p, start_raw(p, "", 0, "bb", 2, 512, 1, 512));
-	START_BAD(p, start_raw(p, "vda", 3, "", 0, 512, 1, 512));
+	NAMED_BAD(type, p, start_raw(p, "", 0, "bb", 2, 512, 1, 512), NLEN);
+	NAMED_BAD(type, p, start_raw(p, "vda", 3, "", 0, 512, 1, 512), NLEN);
 	/* Length disagrees with the names: one byte short, one extra. */
 	len = start_raw(p, "vda", 3, "b", 1, 512, 1, 512);
-	START_BAD(p, len - 1);
+	NAMED_BAD(type, p, len - 1, NLEN);
 	p[len] = 0;
-	START_BAD(p, len + 1);
+	NAMED_BAD(type, p, len + 1, BLEN);
 	/* A node length running past the frame. */
 	len = start_raw(p, "vda", 3, "bb", 2, 512, 1, 512);
 	p[0] = 255;
-	START_BAD(p, len);
+	NAMED_BAD(type, p, len, NLEN);
 	p[0] = len - PCMIG_BM_START_FIXED;	/* leaves no bitmap name */
-	START_BAD(p, len);
+	NAMED_BAD(type, p, len, NLEN);
 	/* A bitmap name length running past the frame, or too short. */
 	len = start_raw(p, "vda", 3, "bb", 2, 512, 1, 512);
 	p[4] = 3;
-	START_BAD(p, len);
+	NAMED_BAD(type, p, len, BLEN);
 	p[4] = 1;
-	START_BAD(p, len);
+	NAMED_BAD(type, p, len, BLEN);
 	p[4] = 255;
-	START_BAD(p, len);
+	NAMED_BAD(type, p, len, BLEN);
 	/* NUL inside a name. */
-	START_BAD(p, start_raw(p, "v\0a", 3, "b", 1, 512, 1, 512));
-	START_BAD(p, start_raw(p, "\0", 1, "b", 1, 512, 1, 512));
-	START_BAD(p, start_raw(p, "vda", 3, "bb\0", 3, 512, 1, 512));
-	START_BAD(p, start_raw(p, "vda", 3, "\0bb", 3, 512, 1, 512));
+	NAMED_BAD(type, p, start_raw(p, "v\0a", 3, "b", 1, 512, 1, 512), "NUL");
+	NAMED_BAD(type, p, start_raw(p, "\0", 1, "b", 1, 512, 1, 512), "NUL");
+	NAMED_BAD(type, p, start_raw(p, "vda", 3, "bb\0", 3, 512, 1, 512),
+		  "NUL");
+	NAMED_BAD(type, p, start_raw(p, "vda", 3, "\0bb", 3, 512, 1, 512),
+		  "NUL");
 	/* Granularity. */
 	for (i = 0; i < sizeof(bad_gran) / sizeof(bad_gran[0]); i++)
-		START_BAD(p, start_raw(p, "n", 1, "b", 1, bad_gran[i], 1, 512));
+		NAMED_BAD(type, p, start_raw(p, "n", 1, "b", 1, bad_gran[i],
+					     1, 512), "granularity");
 	/* Flags. */
 	for (i = 1; i < 8; i++)
-		START_BAD(p, start_raw(p, "n", 1, "b", 1, 512, 1U << i, 512));
-	START_BAD(p, start_raw(p, "n", 1, "b", 1, 512, 0xff, 512));
+		NAMED_BAD(type, p, start_raw(p, "n", 1, "b", 1, 512, 1U << i,
+					     512), "flags");
+	NAMED_BAD(type, p, start_raw(p, "n", 1, "b", 1, 512, 0xff, 512),
+		  "flags");
 	/* Empty node. */
-	START_BAD(p, start_raw(p, "n", 1, "b", 1, 512, 0, 0));
-	START_BAD(p, start_raw(p, "n", 1, "b", 1, 512, 1, 0));
+	NAMED_BAD(type, p, start_raw(p, "n", 1, "b", 1, 512, 0, 0), "empty");
+	NAMED_BAD(type, p, start_raw(p, "n", 1, "b", 1, 512, 1, 0), "empty");
+}
+
+TEST(bm_start_bad)
+{
+	named_fields_bad(_metadata, PCMIG_BM_START);
+}
+
+TEST(bm_announce_bad)
+{
+	named_fields_bad(_metadata, PCMIG_BM_ANNOUNCE);
 }
 
 TEST(bm_start_errno)
 {
+	static const u8 types[] = { PCMIG_BM_START, PCMIG_BM_ANNOUNCE };
 	u8 p[64];
-	u32 len = start_raw(p, "vda", 3, "b", 1, 512, 1, 512);
+	u32 len;
 	struct feed fd;
 	struct sb s;
+	size_t i;
 
-	bm_prefix(&s, CAP_BM);
-	sb_frame(&s, PCMIG_SEC_BITMAPS, PCMIG_BM_START, p, len - 1);
-	FEED_BAD(&fd, &s, false, CAP_BM, 3);
-	EXPECT_EQ(-EMSGSIZE, fd.err);
-	feed_free(&fd);
-	sb_free(&s);
+	for (i = 0; i < sizeof(types); i++) {
+		len = start_raw(p, "vda", 3, "b", 1, 512, 1, 512);
+		bm_prefix(&s, CAP_BM);
+		sb_frame(&s, PCMIG_SEC_BITMAPS, types[i], p, len - 1);
+		FEED_BAD(&fd, &s, false, CAP_BM, 3);
+		EXPECT_EQ(-EMSGSIZE, fd.err);
+		feed_free(&fd);
+		sb_free(&s);
 
-	len = start_raw(p, "vda", 3, "b", 1, 1000, 1, 512);
-	bm_prefix(&s, CAP_BM);
-	sb_frame(&s, PCMIG_SEC_BITMAPS, PCMIG_BM_START, p, len);
-	FEED_BAD(&fd, &s, false, CAP_BM, 3);
-	EXPECT_EQ(-EPROTO, fd.err);
-	feed_free(&fd);
-	sb_free(&s);
+		len = start_raw(p, "vda", 3, "b", 1, 1000, 1, 512);
+		bm_prefix(&s, CAP_BM);
+		sb_frame(&s, PCMIG_SEC_BITMAPS, types[i], p, len);
+		FEED_BAD(&fd, &s, false, CAP_BM, 3);
+		EXPECT_EQ(-EPROTO, fd.err);
+		feed_free(&fd);
+		sb_free(&s);
+	}
 }
 
 TEST(bm_chunks_outside_bitmap)
@@ -2785,6 +2847,356 @@ TEST(bm_cancel_while_open)
 	sb_cancel(&s, "bye");
 	FEED_OK(&fd, &s, false, CAP_BM);
 	EXPECT_TRUE(fd.ended);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* ---- BM_ANNOUNCE ---- */
+
+/* The announced bitmap @i is the one given. */
+static void ann_check(struct __test_metadata *_metadata, struct feed *fd,
+		      int i, const char *node, const char *name, u32 gran,
+		      bool enabled, u64 size)
+{
+	const struct pcmig_rx_bitmap *bm = &fd->anns[i];
+
+	ASSERT_LT(i, fd->nanns);
+	EXPECT_STREQ(node, bm->node);
+	EXPECT_STREQ(name, bm->name);
+	EXPECT_EQ(gran, bm->granularity);
+	EXPECT_EQ(enabled, bm->enabled);
+	EXPECT_EQ(size, bm->node_size);
+	EXPECT_EQ(pcmig_wire_bm_nbits(size, gran), bm->nbits);
+}
+
+/* Feed @s and require rejection at frame @idx with reason @what. */
+#define FEED_BAD_WHY(fd, s, caps, idx, what) do {			\
+	FEED_BAD((fd), (s), false, (caps), (idx));			\
+	EXPECT_STREQ((what), (fd)->why);				\
+} while (0)
+
+TEST(valid_bm_announce)
+{
+	char n255[PCMIG_NAME_MAX + 1];
+	struct feed fd;
+	struct sb s;
+
+	memset(n255, 'q', PCMIG_NAME_MAX);
+	n255[PCMIG_NAME_MAX] = '\0';
+	bm_prefix(&s, CAP_BM);
+	sb_bm_announce(&s, "vda", "backup", 65536, true, (1ULL << 20) + 1);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	ASSERT_EQ(4, fd.nacts);
+	ACT_IS(&fd, 3, PCMIG_RX_BM_ANNOUNCE, 0);
+	ann_check(_metadata, &fd, 0, "vda", "backup", 65536, true,
+		  (1ULL << 20) + 1);
+	EXPECT_EQ(17, fd.rx.bm.nbits);
+	/* Known to the receiver but not open, and BM_EOS is now due. */
+	EXPECT_TRUE(fd.rx.bm_seen);
+	EXPECT_FALSE(fd.rx.bm_started);
+	EXPECT_FALSE(fd.rx.bm_open);
+	EXPECT_EQ(0, fd.nbms);
+	feed_free(&fd);
+	sb_free(&s);
+
+	/* The limits of START's fields hold for ANNOUNCE too. */
+	bm_prefix(&s, CAP_BM);
+	sb_bm_announce(&s, n255, n255, PCMIG_GRANULARITY_MIN, false, 1);
+	sb_bm_announce(&s, "\xff\x01", "a b", PCMIG_GRANULARITY_MAX, true,
+		       U64_MAX);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	ann_check(_metadata, &fd, 0, n255, n255, PCMIG_GRANULARITY_MIN, false,
+		  1);
+	ann_check(_metadata, &fd, 1, "\xff\x01", "a b", PCMIG_GRANULARITY_MAX,
+		  true, U64_MAX);
+	EXPECT_EQ(1ULL << 33, fd.anns[1].nbits);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/*
+ * Announced, not opened: no chunk or COMPLETE may follow, and the
+ * section must still be closed by BM_EOS before CTL_EOS.
+ */
+TEST(bm_announce_opens_nothing)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	sb_bm_zeroes(&s, 0, 1);
+	FEED_BAD_WHY(&fd, &s, CAP_BM, 4, "bitmap chunk outside a bitmap");
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	sb_bm_complete(&s);
+	FEED_BAD_WHY(&fd, &s, CAP_BM, 4, "bitmap completed outside a bitmap");
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	sb_eos(&s);
+	FEED_BAD_WHY(&fd, &s, CAP_BM, 4,
+		     "end of stream before the end of the bitmaps");
+	feed_free(&fd);
+	sb_free(&s);
+
+	/* The checker does not require the announced bitmaps to follow. */
+	bm_prefix(&s, CAP_BM);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	EXPECT_EQ(1, fd.nanns);
+	EXPECT_EQ(0, fd.nbms);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/*
+ * What the source sends: in the stopped phase every bitmap announced,
+ * then (with postcopy) the switch, then each bitmap's data, BM_EOS and
+ * CTL_EOS.
+ */
+TEST(valid_announce_all_then_data)
+{
+	u64 *w1 = rand_words(1000, 1, 500), *w2 = rand_words(CHUNK + 9, 2, 3);
+	static const u32 caps[] = { CAP_BM, PCMIG_CAPS_POSTCOPY, CAP_BM };
+	struct feed fd;
+	struct sb s;
+	size_t i;
+	int a;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		/* Postcopy when the caps allow it; the last run stays stopped. */
+		bool postcopy = i < 2;
+
+		bm_prefix(&s, caps[i]);
+		sb_bm_announce(&s, "vda", "b1", 4096, true, 1000 * 4096);
+		sb_bm_announce(&s, "vda", "b2", 4096, false, 1000 * 4096);
+		sb_bm_announce(&s, "vdb", "b1", 512, true, (CHUNK + 9) * 512);
+		if (postcopy)
+			sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+		sb_bitmap(&s, "vda", "b1", 4096, true, 1000 * 4096, w1);
+		sb_bitmap(&s, "vda", "b2", 4096, false, 1000 * 4096, NULL);
+		sb_bitmap(&s, "vdb", "b1", 512, true, (CHUNK + 9) * 512, w2);
+		sb_bm_eos(&s);
+		sb_eos(&s);
+		FEED_OK(&fd, &s, false, caps[i]);
+		for (a = 3; a < 6; a++)
+			ACT_IS(&fd, a, PCMIG_RX_BM_ANNOUNCE, 0);
+		if (postcopy) {
+			ACT_IS(&fd, a, PCMIG_RX_PHASE, PCMIG_PHASE_POSTCOPY);
+			a++;
+		}
+		ACT_IS(&fd, a, PCMIG_RX_BM_START, 0);
+		ACT_IS(&fd, fd.nacts - 2, PCMIG_RX_BM_EOS, 0);
+		ACT_IS(&fd, fd.nacts - 1, PCMIG_RX_EOS, 0);
+		ASSERT_EQ(3, fd.nanns);
+		ASSERT_EQ(3, fd.nbms);
+		ann_check(_metadata, &fd, 0, "vda", "b1", 4096, true,
+			  1000 * 4096);
+		ann_check(_metadata, &fd, 1, "vda", "b2", 4096, false,
+			  1000 * 4096);
+		ann_check(_metadata, &fd, 2, "vdb", "b1", 512, true,
+			  (CHUNK + 9) * 512);
+		bm_check(_metadata, &fd, 0, "vda", "b1", 4096, true,
+			 1000 * 4096, w1);
+		bm_check(_metadata, &fd, 1, "vda", "b2", 4096, false,
+			 1000 * 4096, NULL);
+		bm_check(_metadata, &fd, 2, "vdb", "b1", 512, true,
+			 (CHUNK + 9) * 512, w2);
+		EXPECT_EQ(postcopy ? PCMIG_PHASE_POSTCOPY : PCMIG_PHASE_STOPPED,
+			  fd.rx.phase);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+	free(w1);
+	free(w2);
+}
+
+/* Announces interleave with the device state; the same name twice is ok. */
+TEST(valid_announce_with_devstate)
+{
+	struct feed fd;
+	struct sb s;
+
+	sb_init(&s);
+	sb_fwd(&s, PCMIG_CAPS_POSTCOPY);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_bm_announce(&s, "n", "a", 512, true, 512);
+	sb_begin(&s, 2);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	sb_data(&s, "ab", 2);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	sb_end(&s);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_bitmap(&s, "n", "a", 512, true, 512, NULL);
+	sb_bitmap(&s, "n", "b", 512, true, 512, NULL);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, PCMIG_CAPS_POSTCOPY);
+	EXPECT_EQ(3, fd.nanns);
+	EXPECT_EQ(2, fd.nbms);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* Only in the stopped phase: the destination must not be running yet. */
+TEST(bm_announce_outside_stopped)
+{
+	static const u32 caps[] = { CAP_BM, PCMIG_CAPS_POSTCOPY };
+	struct feed fd;
+	struct sb s;
+	size_t i;
+
+	sb_init(&s);
+	sb_fwd(&s, CAP_BM);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	FEED_BAD_WHY(&fd, &s, CAP_BM, 0, "bitmaps before the stopped phase");
+	feed_free(&fd);
+	sb_free(&s);
+
+	sb_init(&s);
+	sb_fwd(&s, CAP_BM);
+	sb_begin(&s, 0);
+	sb_end(&s);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	FEED_BAD_WHY(&fd, &s, CAP_BM, 2, "bitmaps before the stopped phase");
+	feed_free(&fd);
+	sb_free(&s);
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		bm_prefix(&s, caps[i]);
+		sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+		sb_bm_announce(&s, "n", "b", 512, true, 512);
+		FEED_BAD_WHY(&fd, &s, caps[i], 4,
+			     "bitmap announced after the destination started");
+		EXPECT_FALSE(fd.rx.bm_seen);
+		feed_free(&fd);
+		sb_free(&s);
+
+		/* Some announced in time, one too late. */
+		bm_prefix(&s, caps[i]);
+		sb_bm_announce(&s, "n", "a", 512, true, 512);
+		sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+		sb_bm_announce(&s, "n", "b", 512, true, 512);
+		FEED_BAD_WHY(&fd, &s, caps[i], 5,
+			     "bitmap announced after the destination started");
+		EXPECT_STREQ("a", fd.rx.bm.name);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+}
+
+/* Every announce comes before the first START, open or complete. */
+TEST(bm_announce_after_start)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_start(&s, "n", "a", 512, true, 1024);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	FEED_BAD_WHY(&fd, &s, CAP_BM, 4,
+		     "bitmap announced after bitmap data began");
+	/* The open bitmap is left as it was. */
+	EXPECT_TRUE(fd.rx.bm_open);
+	EXPECT_STREQ("a", fd.rx.bm.name);
+	EXPECT_EQ(2, fd.rx.bm.nbits);
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_announce(&s, "n", "a", 512, true, 512);
+	sb_bitmap(&s, "n", "a", 512, true, 512, NULL);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	FEED_BAD_WHY(&fd, &s, CAP_BM, 7,
+		     "bitmap announced after bitmap data began");
+	feed_free(&fd);
+	sb_free(&s);
+
+	/* Announcing the bitmap just sent is no excuse. */
+	bm_prefix(&s, CAP_BM);
+	sb_bitmap(&s, "n", "a", 512, true, 512, NULL);
+	sb_bm_announce(&s, "n", "a", 512, true, 512);
+	FEED_BAD_WHY(&fd, &s, CAP_BM, 6,
+		     "bitmap announced after bitmap data began");
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_announce_after_bm_eos)
+{
+	struct feed fd;
+	struct sb s;
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_eos(&s);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	FEED_BAD_WHY(&fd, &s, CAP_BM, 4,
+		     "bitmap frame after the end of the bitmaps");
+	feed_free(&fd);
+	sb_free(&s);
+
+	bm_prefix(&s, CAP_BM);
+	sb_bm_announce(&s, "n", "a", 512, true, 512);
+	sb_bm_eos(&s);
+	sb_bm_announce(&s, "n", "b", 512, true, 512);
+	FEED_BAD_WHY(&fd, &s, CAP_BM, 5,
+		     "bitmap frame after the end of the bitmaps");
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(bm_announce_without_cap)
+{
+	static const u32 caps[] = { 0, CAP_RAM };
+	struct feed fd;
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		bm_prefix(&s, caps[i]);
+		sb_bm_announce(&s, "n", "b", 512, true, 512);
+		FEED_BAD_WHY(&fd, &s, caps[i], 3,
+			     "bitmaps without the postcopy-bitmaps capability");
+		feed_free(&fd);
+		sb_free(&s);
+	}
+}
+
+/* The bitmaps example of Documentation/pcmig/stream.rst, byte for byte. */
+TEST(doc_bitmaps_example)
+{
+	static const u8 section[] = {
+		0x03, 0x06, 0, 0, 0, 0, 0, 0x13,
+		0x03, 'v', 'd', 'a', 0x01, 'b', 0, 0x01, 0, 0, 0x01,
+		0, 0, 0, 0, 0, 0x10, 0, 0x01,
+		0x03, 0x01, 0, 0, 0, 0, 0, 0x13,
+		0x03, 'v', 'd', 'a', 0x01, 'b', 0, 0x01, 0, 0, 0x01,
+		0, 0, 0, 0, 0, 0x10, 0, 0x01,
+		0x03, 0x02, 0, 0, 0, 0, 0, 0x0f,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11, 0x01, 0, 0x01,
+		0x03, 0x04, 0, 0, 0, 0, 0, 0,
+		0x03, 0x05, 0, 0, 0, 0, 0, 0,
+	};
+	u64 w = 1 | 1ULL << 16;
+	struct feed fd;
+	struct sb s;
+
+	ASSERT_EQ(93, sizeof(section));
+	bm_prefix(&s, CAP_BM);
+	sb_raw(&s, section, sizeof(section));
+	s.frames += 5;
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	ann_check(_metadata, &fd, 0, "vda", "b", 65536, true, 1048577);
+	bm_check(_metadata, &fd, 0, "vda", "b", 65536, true, 1048577, &w);
 	feed_free(&fd);
 	sb_free(&s);
 }
