@@ -65,13 +65,13 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 		s->dev.done = true;
 		mutex_unlock(&s->lock);
 		return 0;
+	case PCMIG_RX_BM_ANNOUNCE:
 	case PCMIG_RX_BM_START:
-		/*
-		 * The section is specified and checked, but this module does
-		 * not apply it yet: refuse rather than drop bitmaps silently.
-		 */
-		c->why = "bitmap migration is not implemented by this destination";
-		return -EOPNOTSUPP;
+	case PCMIG_RX_BM_BITS:
+	case PCMIG_RX_BM_ZEROES:
+	case PCMIG_RX_BM_COMPLETE:
+	case PCMIG_RX_BM_EOS:
+		return pcmig_bm_apply(s, act, arg, &c->rx, c->payload, &c->why);
 	case PCMIG_RX_CANCELLED:
 		c->payload[f->length] = '\0';
 		snprintf(c->reason, sizeof(c->reason), "%s", c->payload);
@@ -81,13 +81,35 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 	}
 }
 
+/*
+ * Rule S8: bitmaps that did not complete are dropped before the end is
+ * reported.  Without postcopy-ram, a destination that failed in postcopy
+ * holds all RAM and device state and runs on: say so.
+ */
+static void settle_bitmaps(struct dest_ctx *c, char *note, size_t len)
+{
+	struct pcmig_session *s = c->s;
+	unsigned int dropped = pcmig_bm_end(s, false);
+
+	note[0] = '\0';
+	if (c->rx.phase == PCMIG_PHASE_POSTCOPY &&
+	    !(s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))
+		snprintf(note, len,
+			 " (all other state had arrived: the destination runs on; %u bitmap(s) dropped)",
+			 dropped);
+	else if (dropped)
+		snprintf(note, len, " (%u bitmap(s) dropped)", dropped);
+}
+
 static void dest_fail(struct dest_ctx *c, int err)
 {
 	struct pcmig_session *s = c->s;
+	char note[96];
 
+	settle_bitmaps(c, note, sizeof(note));
 	if (err == -ECANCELED) {
-		pcmig_session_end(s, PCMIG_PHASE_CANCELLED, "source: %s",
-				  c->reason);
+		pcmig_session_end(s, PCMIG_PHASE_CANCELLED, "source: %s%s",
+				  c->reason, note);
 		return;
 	}
 	if (pcmig_session_aborted(s)) {
@@ -96,19 +118,19 @@ static void dest_fail(struct dest_ctx *c, int err)
 					     PCMIG_RET_FAIL,
 					     "cancelled on the destination");
 			pcmig_session_end(s, PCMIG_PHASE_CANCELLED,
-					  "cancelled by user");
+					  "cancelled by user%s", note);
 		}
 		return;
 	}
 	if (c->why) {
 		pcmig_send_last_word(s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL,
 				     c->why);
-		pcmig_session_end(s, PCMIG_PHASE_FAILED, "bad stream: %s",
-				  c->why);
+		pcmig_session_end(s, PCMIG_PHASE_FAILED, "bad stream: %s%s",
+				  c->why, note);
 		return;
 	}
-	pcmig_session_end(s, PCMIG_PHASE_FAILED, "stream: %s",
-			  pcmig_io_error(err));
+	pcmig_session_end(s, PCMIG_PHASE_FAILED, "stream: %s%s",
+			  pcmig_io_error(err), note);
 }
 
 static int dest_run(struct dest_ctx *c)

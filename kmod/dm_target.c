@@ -228,6 +228,7 @@ static void pcmig_dtr(struct dm_target *ti)
 	node->dead = true;
 	list_splice_init(&node->bitmaps, &gone);
 	WRITE_ONCE(node->nr_bitmaps, 0);
+	WRITE_ONCE(node->bitmap_bits, 0);
 	mutex_unlock(&node->lock);
 
 	list_for_each_entry_safe(bm, tmp, &gone, node_list)
@@ -367,6 +368,7 @@ int pcmig_node_for_each(unsigned long skip,
 		info.name = node->name;
 		info.size = node->size;
 		info.nr_bitmaps = READ_ONCE(node->nr_bitmaps);
+		info.bitmap_bits = READ_ONCE(node->bitmap_bits);
 		ret = fn(&info, arg);
 		if (ret)
 			break;
@@ -438,6 +440,22 @@ pcmig_lock_bitmap(struct pcmig_node *node, const char *name, int *err,
 	return bm;
 }
 
+/* As pcmig_lock_bitmap(), for operations a migration's hold excludes. */
+static struct pcmig_dirty_bitmap *
+pcmig_lock_idle_bitmap(struct pcmig_node *node, const char *name, int *err,
+		       const char **why)
+{
+	struct pcmig_dirty_bitmap *bm = pcmig_lock_bitmap(node, name, err, why);
+
+	if (bm && bm->busy) {
+		mutex_unlock(&node->lock);
+		*why = "bitmap is in use by a migration";
+		*err = -EBUSY;
+		return NULL;
+	}
+	return bm;
+}
+
 static u64 pcmig_count_bits(const struct pcmig_dirty_bitmap *bm)
 {
 	u64 nwords = pcmig_bitmap_nwords(bm->nbits);
@@ -463,23 +481,43 @@ static void pcmig_fill_info(const struct pcmig_dirty_bitmap *bm,
 	info->dirty = pcmig_count_bits(bm);
 }
 
-int pcmig_bitmap_add(struct pcmig_node *node, const char *name,
-		     u64 granularity, bool enabled, const char **why)
+static void pcmig_link_bitmap(struct pcmig_node *node,
+			      struct pcmig_dirty_bitmap *bm)
+{
+	lockdep_assert_held(&node->lock);
+	list_add_tail_rcu(&bm->node_list, &node->bitmaps);
+	WRITE_ONCE(node->nr_bitmaps, node->nr_bitmaps + 1);
+	WRITE_ONCE(node->bitmap_bits, node->bitmap_bits + bm->nbits);
+}
+
+static void pcmig_unlink_bitmap(struct pcmig_node *node,
+				struct pcmig_dirty_bitmap *bm)
+{
+	lockdep_assert_held(&node->lock);
+	list_del_rcu(&bm->node_list);
+	WRITE_ONCE(node->nr_bitmaps, node->nr_bitmaps - 1);
+	WRITE_ONCE(node->bitmap_bits, node->bitmap_bits - bm->nbits);
+}
+
+/* A new, all-clear bitmap for @node, not yet on its list. */
+static struct pcmig_dirty_bitmap *
+pcmig_new_bitmap(struct pcmig_node *node, const char *name, u64 granularity,
+		 bool enabled, int *err, const char **why)
 {
 	struct pcmig_dirty_bitmap *bm;
 	u32 shift = PCMIG_GRAN_SHIFT_DEFAULT;
 	u64 bytes;
-	int err;
 
-	err = pcmig_check_bitmap_name(name, why);
-	if (err)
-		return err;
+	*err = pcmig_check_bitmap_name(name, why);
+	if (*err)
+		return NULL;
 	if (granularity) {
 		if (granularity & (granularity - 1) ||
 		    granularity < 1ULL << PCMIG_GRAN_SHIFT_MIN ||
 		    granularity > 1ULL << PCMIG_GRAN_SHIFT_MAX) {
 			*why = "granularity is not a power of two from 512 B to 2 GiB";
-			return -EINVAL;
+			*err = -EINVAL;
+			return NULL;
 		}
 		shift = ilog2(granularity);
 	}
@@ -496,14 +534,28 @@ int pcmig_bitmap_add(struct pcmig_node *node, const char *name,
 	if (bytes > INT_MAX) {
 		kfree(bm);
 		*why = "bitmap too large for the device: use a coarser granularity";
-		return -E2BIG;
+		*err = -E2BIG;
+		return NULL;
 	}
 	bm->bits = kvzalloc(bytes, GFP_KERNEL_ACCOUNT);
-	if (!bm->bits) {
-		kfree(bm);
-		goto nomem;
-	}
+	if (bm->bits)
+		return bm;
+	kfree(bm);
+nomem:
+	*why = "out of memory for the bitmap";
+	*err = -ENOMEM;
+	return NULL;
+}
 
+int pcmig_bitmap_add(struct pcmig_node *node, const char *name,
+		     u64 granularity, bool enabled, const char **why)
+{
+	struct pcmig_dirty_bitmap *bm;
+	int err;
+
+	bm = pcmig_new_bitmap(node, name, granularity, enabled, &err, why);
+	if (!bm)
+		return err;
 	err = pcmig_lock_node(node, why);
 	if (err)
 		goto free;
@@ -513,17 +565,13 @@ int pcmig_bitmap_add(struct pcmig_node *node, const char *name,
 		err = -EEXIST;
 		goto free;
 	}
-	list_add_tail_rcu(&bm->node_list, &node->bitmaps);
-	WRITE_ONCE(node->nr_bitmaps, node->nr_bitmaps + 1);
+	pcmig_link_bitmap(node, bm);
 	mutex_unlock(&node->lock);
 	return 0;
 
 free:
 	pcmig_free_bitmap(bm);
 	return err;
-nomem:
-	*why = "out of memory for the bitmap";
-	return -ENOMEM;
 }
 
 int pcmig_bitmap_remove(struct pcmig_node *node, const char *name,
@@ -532,11 +580,10 @@ int pcmig_bitmap_remove(struct pcmig_node *node, const char *name,
 	struct pcmig_dirty_bitmap *bm;
 	int err;
 
-	bm = pcmig_lock_bitmap(node, name, &err, why);
+	bm = pcmig_lock_idle_bitmap(node, name, &err, why);
 	if (!bm)
 		return err;
-	list_del_rcu(&bm->node_list);
-	WRITE_ONCE(node->nr_bitmaps, node->nr_bitmaps - 1);
+	pcmig_unlink_bitmap(node, bm);
 	mutex_unlock(&node->lock);
 
 	/* Let the I/O path finish with it. */
@@ -551,7 +598,7 @@ int pcmig_bitmap_set_enabled(struct pcmig_node *node, const char *name,
 	struct pcmig_dirty_bitmap *bm;
 	int err;
 
-	bm = pcmig_lock_bitmap(node, name, &err, why);
+	bm = pcmig_lock_idle_bitmap(node, name, &err, why);
 	if (!bm)
 		return err;
 	WRITE_ONCE(bm->enabled, enabled);
@@ -559,23 +606,29 @@ int pcmig_bitmap_set_enabled(struct pcmig_node *node, const char *name,
 	return 0;
 }
 
-int pcmig_bitmap_clear(struct pcmig_node *node, const char *name,
-		       const char **why)
+/* Writes marking meanwhile stay marked (word stores, no RMW). */
+static void pcmig_zero_bitmap(struct pcmig_dirty_bitmap *bm)
 {
-	struct pcmig_dirty_bitmap *bm;
-	u64 w, chunk, nwords;
-	int err;
+	u64 nwords = pcmig_bitmap_nwords(bm->nbits);
+	u64 w, chunk;
 
-	bm = pcmig_lock_bitmap(node, name, &err, why);
-	if (!bm)
-		return err;
-	/* Writes marking meanwhile stay marked (word stores, no RMW). */
-	nwords = pcmig_bitmap_nwords(bm->nbits);
 	for (w = 0; w < nwords; w += chunk) {
 		chunk = min_t(u64, nwords - w, PCMIG_BITMAP_CHUNK_WORDS);
 		pcmig_bitmap_zero(bm->bits + w, chunk * PCMIG_BITMAP_WORD_BITS);
 		cond_resched();
 	}
+}
+
+int pcmig_bitmap_clear(struct pcmig_node *node, const char *name,
+		       const char **why)
+{
+	struct pcmig_dirty_bitmap *bm;
+	int err;
+
+	bm = pcmig_lock_idle_bitmap(node, name, &err, why);
+	if (!bm)
+		return err;
+	pcmig_zero_bitmap(bm);
 	mutex_unlock(&node->lock);
 	return 0;
 }
@@ -597,6 +650,11 @@ int pcmig_bitmap_merge(struct pcmig_node *node, const char *src,
 	if (!d) {
 		*why = "no bitmap of the destination's name on this node";
 		err = -ENOENT;
+		goto out;
+	}
+	if (d->busy) {
+		*why = "bitmap is in use by a migration";
+		err = -EBUSY;
 		goto out;
 	}
 	if (s->gran_shift != d->gran_shift) {
@@ -715,4 +773,157 @@ int pcmig_bitmap_extents(struct pcmig_node *node, const char *name, u64 from,
 out:
 	mutex_unlock(&node->lock);
 	return err;
+}
+
+/* ---- migration --------------------------------------------------------- */
+
+int pcmig_bitmap_hold(struct pcmig_node *node, const char *name,
+		      struct pcmig_bitmap_info *info, const char **why)
+{
+	struct pcmig_dirty_bitmap *bm;
+	int err;
+
+	bm = pcmig_lock_idle_bitmap(node, name, &err, why);
+	if (!bm)
+		return err;
+	bm->busy = true;
+	pcmig_fill_info(bm, info);
+	mutex_unlock(&node->lock);
+	return 0;
+}
+
+void pcmig_bitmap_release(struct pcmig_node *node, const char *name)
+{
+	struct pcmig_dirty_bitmap *bm;
+	const char *why;
+	int err;
+
+	bm = pcmig_lock_bitmap(node, name, &err, &why);
+	if (!bm)
+		return;	/* the node went away, and the bitmap with it */
+	bm->busy = false;
+	mutex_unlock(&node->lock);
+}
+
+int pcmig_bitmap_prepare(struct pcmig_node *node, const char *name,
+			 u64 granularity, bool enabled, bool *created,
+			 u64 *have, const char **why)
+{
+	struct pcmig_dirty_bitmap *bm, *new;
+	int err;
+
+	/* Allocated up front: the node's lock is not held across kvzalloc. */
+	new = pcmig_new_bitmap(node, name, granularity, enabled, &err, why);
+	if (!new)
+		return err;
+	err = pcmig_lock_node(node, why);
+	if (err)
+		goto free;
+	bm = pcmig_find_bitmap(node, name);
+	*created = !bm;
+	if (!bm) {
+		new->busy = true;
+		pcmig_link_bitmap(node, new);
+		mutex_unlock(&node->lock);
+		return 0;
+	}
+	if (bm->busy) {
+		*why = "bitmap is in use by another migration";
+		err = -EBUSY;
+	} else if (bm->gran_shift != new->gran_shift) {
+		*have = 1ULL << bm->gran_shift;
+		*why = "bitmap exists with another granularity";
+		err = -EINVAL;
+	} else {
+		/*
+		 * Clear, then enable: writes made from here on are the
+		 * destination's own and stay marked (rule S11 update).
+		 */
+		bm->busy = true;
+		WRITE_ONCE(bm->enabled, false);
+		pcmig_zero_bitmap(bm);
+		WRITE_ONCE(bm->enabled, enabled);
+	}
+	mutex_unlock(&node->lock);
+free:
+	pcmig_free_bitmap(new);
+	return err;
+}
+
+void pcmig_bitmap_drop(struct pcmig_node *node, const char *name)
+{
+	struct pcmig_dirty_bitmap *bm;
+	const char *why;
+	int err;
+
+	bm = pcmig_lock_bitmap(node, name, &err, &why);
+	if (!bm)
+		return;
+	pcmig_unlink_bitmap(node, bm);
+	mutex_unlock(&node->lock);
+	synchronize_rcu();
+	pcmig_free_bitmap(bm);
+}
+
+/* Lock @node, find held bitmap @name and check the range; caller unlocks. */
+static struct pcmig_dirty_bitmap *
+pcmig_lock_range(struct pcmig_node *node, const char *name, u64 first,
+		 u32 nbits, int *err, const char **why)
+{
+	struct pcmig_dirty_bitmap *bm = pcmig_lock_bitmap(node, name, err, why);
+
+	if (!bm)
+		return NULL;
+	if (first % PCMIG_BITMAP_WORD_BITS || first > bm->nbits ||
+	    nbits > bm->nbits - first) {
+		mutex_unlock(&node->lock);
+		*why = "bits past the end of the bitmap";
+		*err = -EINVAL;
+		return NULL;
+	}
+	return bm;
+}
+
+int pcmig_bitmap_get_bits(struct pcmig_node *node, const char *name,
+			  u64 first, u32 nbits, u64 *words, const char **why)
+{
+	struct pcmig_dirty_bitmap *bm;
+	u64 w0 = first / PCMIG_BITMAP_WORD_BITS;
+	u32 i, n = DIV_ROUND_UP(nbits, PCMIG_BITMAP_WORD_BITS);
+	int err;
+
+	bm = pcmig_lock_range(node, name, first, nbits, &err, why);
+	if (!bm)
+		return err;
+	for (i = 0; i < n; i++)
+		words[i] = READ_ONCE(bm->bits[w0 + i]);
+	/* Bits past the bitmap's end are never set; keep it that way. */
+	if (nbits % PCMIG_BITMAP_WORD_BITS)
+		words[n - 1] &= pcmig_bitmap_tail_mask(nbits - 1);
+	mutex_unlock(&node->lock);
+	return 0;
+}
+
+int pcmig_bitmap_or_bits(struct pcmig_node *node, const char *name,
+			 u64 first, u32 nbits, const u64 *words,
+			 const char **why)
+{
+	struct pcmig_dirty_bitmap *bm;
+	u64 w0 = first / PCMIG_BITMAP_WORD_BITS;
+	u32 i, n = DIV_ROUND_UP(nbits, PCMIG_BITMAP_WORD_BITS);
+	u64 v;
+	int err;
+
+	bm = pcmig_lock_range(node, name, first, nbits, &err, why);
+	if (!bm)
+		return err;
+	for (i = 0; i < n; i++) {
+		v = words[i];
+		if (i == n - 1 && nbits % PCMIG_BITMAP_WORD_BITS)
+			v &= pcmig_bitmap_tail_mask(nbits - 1);
+		if (v)
+			pcmig_mark_word(&bm->bits[w0 + i], v);
+	}
+	mutex_unlock(&node->lock);
+	return 0;
 }

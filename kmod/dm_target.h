@@ -37,6 +37,7 @@ struct pcmig_dirty_bitmap {
 	u64 nbits;
 	u32 gran_shift;
 	bool enabled;			/* READ_ONCE in the I/O path */
+	bool busy;			/* held by a migration (under node lock) */
 	char name[PCMIG_NAME_MAX + 1];
 };
 
@@ -52,6 +53,7 @@ struct pcmig_node {
 	struct mutex lock;		/* guards what follows */
 	struct list_head bitmaps;	/* in creation order */
 	unsigned int nr_bitmaps;	/* READ_ONCE outside @lock */
+	u64 bitmap_bits;		/* of all bitmaps, READ_ONCE outside */
 	bool dead;			/* target destroyed, bitmaps freed */
 	char name[PCMIG_NAME_MAX + 1];
 };
@@ -69,6 +71,7 @@ struct pcmig_node_info {
 	const char *name;
 	u64 size;			/* bytes */
 	unsigned int nr_bitmaps;
+	u64 bitmap_bits;		/* bits of all its bitmaps together */
 };
 
 int pcmig_dm_init(void);
@@ -106,7 +109,9 @@ int pcmig_node_for_each(unsigned long skip,
  * default (64 KiB).  -EEXIST: a bitmap of that name is on the node;
  * -ENOENT: no such bitmap; -ENODEV: the node's target is gone; -EINVAL: bad
  * name or granularity, or merge of bitmaps that differ in granularity or
- * size; -E2BIG: bitmap too large; -ENOMEM.
+ * size; -E2BIG: bitmap too large; -ENOMEM; -EBUSY: a migration holds the
+ * bitmap (remove, enable/disable, clear and merging into it wait for the
+ * migration to let go, as QEMU's "busy" bitmaps do).
  */
 int pcmig_bitmap_add(struct pcmig_node *node, const char *name,
 		     u64 granularity, bool enabled, const char **why);
@@ -147,5 +152,43 @@ int pcmig_bitmap_for_each(struct pcmig_node *node, unsigned long skip,
 int pcmig_bitmap_extents(struct pcmig_node *node, const char *name, u64 from,
 			 int (*fn)(u64 offset, u64 length, void *arg),
 			 void *arg, const char **why);
+
+/*
+ * For migrations (kmod/bm_source.c, kmod/bm_dest.c).  A migration holds
+ * each bitmap it sends or receives: held bitmaps cannot be removed,
+ * cleared, enabled/disabled or merged into by the user, so the bitmap a
+ * name refers to stays the same until pcmig_bitmap_release().
+ */
+
+/* Hold bitmap @name (-EBUSY if already held) and copy its details. */
+int pcmig_bitmap_hold(struct pcmig_node *node, const char *name,
+		      struct pcmig_bitmap_info *info, const char **why);
+void pcmig_bitmap_release(struct pcmig_node *node, const char *name);
+
+/*
+ * Rule S11, on the destination: make bitmap @name ready to receive a
+ * migrated bitmap and hold it.  An existing bitmap of that granularity is
+ * cleared and takes @enabled (the migrated bits replace its contents); a
+ * missing one is created.  -EINVAL if one exists with another granularity
+ * (its granularity in *@have), -EBUSY if it is held.  *@created says which.
+ */
+int pcmig_bitmap_prepare(struct pcmig_node *node, const char *name,
+			 u64 granularity, bool enabled, bool *created,
+			 u64 *have, const char **why);
+
+/* Remove a bitmap the caller holds (a migrated bitmap that is dropped). */
+void pcmig_bitmap_drop(struct pcmig_node *node, const char *name);
+
+/*
+ * Copy bits @first..@first + @nbits - 1 of held bitmap @name into @words
+ * (bit @first at bit 0 of @words[0]; @first a multiple of 64), or OR
+ * @words into them (atomically per word: the node's writes mark
+ * concurrently).  -EINVAL if the range is past the bitmap's end.
+ */
+int pcmig_bitmap_get_bits(struct pcmig_node *node, const char *name,
+			  u64 first, u32 nbits, u64 *words, const char **why);
+int pcmig_bitmap_or_bits(struct pcmig_node *node, const char *name,
+			 u64 first, u32 nbits, const u64 *words,
+			 const char **why);
 
 #endif /* _PCMIG_DM_TARGET_H */

@@ -36,12 +36,21 @@ static const struct nla_policy pcmig_id_policy[PCMIG_A_MAX + 1] = {
 	[PCMIG_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
+#define PCMIG_NAME_POLICY { .type = NLA_STRING, .len = PCMIG_NAME_MAX }
+
+/* One node mapping: PCMIG_A_NODE (source side) -> PCMIG_A_NODE_DST. */
+static const struct nla_policy pcmig_map_policy[PCMIG_A_MAX + 1] = {
+	[PCMIG_A_NODE] = PCMIG_NAME_POLICY,
+	[PCMIG_A_NODE_DST] = PCMIG_NAME_POLICY,
+};
+
 #define PCMIG_PARAMS_POLICY						\
 	[PCMIG_A_CAPS] = NLA_POLICY_MASK(NLA_U32, PCMIG_CAPS_ALL),	\
 	[PCMIG_A_MAX_BANDWIDTH] = { .type = NLA_U64 },			\
 	[PCMIG_A_DOWNTIME_LIMIT] =					\
 		NLA_POLICY_FULL_RANGE(NLA_U32, &pcmig_downtime_range),	\
-	[PCMIG_A_MAX_POSTCOPY_BANDWIDTH] = { .type = NLA_U64 }
+	[PCMIG_A_MAX_POSTCOPY_BANDWIDTH] = { .type = NLA_U64 },		\
+	[PCMIG_A_BITMAP_MAP] = NLA_POLICY_NESTED(pcmig_map_policy)
 
 static const struct nla_policy pcmig_new_policy[PCMIG_A_MAX + 1] = {
 	PCMIG_PARAMS_POLICY,
@@ -80,8 +89,6 @@ int pcmig_nl_err(struct netlink_ext_ack *extack, const struct nlattr *attr,
 		NL_SET_BAD_ATTR(extack, attr);
 	return err;
 }
-
-#define PCMIG_NAME_POLICY { .type = NLA_STRING, .len = PCMIG_NAME_MAX }
 
 static struct netlink_range_validation pcmig_gran_range = {
 	.min = PCMIG_GRANULARITY_MIN,
@@ -149,7 +156,9 @@ static int put_stats(struct sk_buff *skb, struct pcmig_session *s)
 			      READ_ONCE(st->downtime_ms), PCMIG_STAT_PAD) ||
 	    nla_put_u64_64bit(skb, PCMIG_STAT_EXPECTED_DOWNTIME_MS,
 			      READ_ONCE(st->expected_downtime_ms),
-			      PCMIG_STAT_PAD)) {
+			      PCMIG_STAT_PAD) ||
+	    nla_put_u32(skb, PCMIG_STAT_BITMAPS_DONE, s->bm.done) ||
+	    nla_put_u32(skb, PCMIG_STAT_BITMAPS_FAILED, s->bm.failed)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -265,10 +274,76 @@ static int pcmig_get_info(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+/* The names of one PCMIG_A_BITMAP_MAP entry, checked. */
+static int parse_map_entry(const struct nlattr *attr, struct pcmig_bm_map *m,
+			   struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[PCMIG_A_MAX + 1];
+	int err;
+
+	err = nla_parse_nested(tb, PCMIG_A_MAX, attr, pcmig_map_policy,
+			       extack);
+	if (err)
+		return err;
+	if (!tb[PCMIG_A_NODE] || !tb[PCMIG_A_NODE_DST])
+		return pcmig_nl_err(extack, attr, -EINVAL,
+				    "bitmap-map entry needs node and node-dst");
+	if (nla_strscpy(m->src, tb[PCMIG_A_NODE], sizeof(m->src)) <= 0 ||
+	    nla_strscpy(m->dst, tb[PCMIG_A_NODE_DST], sizeof(m->dst)) <= 0)
+		return pcmig_nl_err(extack, attr, -EINVAL,
+				    "bitmap-map entry has an empty node name");
+	return 0;
+}
+
+/*
+ * Every PCMIG_A_BITMAP_MAP of the request (the attribute repeats), as the
+ * session's mapping.  One to one, as QEMU's block-bitmap-mapping is: no
+ * node on either side twice.
+ */
+static int apply_map(struct pcmig_session *s, struct genl_info *info)
+{
+	const struct nlattr *attr;
+	struct pcmig_bm_map *map;
+	unsigned int i, n = 0;
+	int rem, err = 0;
+
+	map = kcalloc(PCMIG_BITMAP_MAP_MAX, sizeof(*map), GFP_KERNEL);
+	if (!map)
+		return -ENOMEM;
+	nla_for_each_attr(attr, genlmsg_data(info->genlhdr),
+			  genlmsg_len(info->genlhdr), rem) {
+		if (nla_type(attr) != PCMIG_A_BITMAP_MAP)
+			continue;
+		if (n == PCMIG_BITMAP_MAP_MAX) {
+			err = pcmig_nl_err(info->extack, attr, -E2BIG,
+					   "more than 64 bitmap-map entries");
+			goto out;
+		}
+		err = parse_map_entry(attr, &map[n], info->extack);
+		if (err)
+			goto out;
+		for (i = 0; i < n; i++) {
+			if (!strcmp(map[i].src, map[n].src) ||
+			    !strcmp(map[i].dst, map[n].dst)) {
+				err = pcmig_nl_err(info->extack, attr, -EINVAL,
+						   "bitmap-map names a node twice");
+				goto out;
+			}
+		}
+		n++;
+	}
+	pcmig_bm_set_map(s, map, n);
+	return 0;
+out:
+	kfree(map);
+	return err;
+}
+
 /* Apply caps and parameters; caller holds @s->lock. */
 static int apply_params(struct pcmig_session *s, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
+	int err;
 
 	if (a[PCMIG_A_CAPS]) {
 		if (s->phase != PCMIG_PHASE_SETUP) {
@@ -277,6 +352,16 @@ static int apply_params(struct pcmig_session *s, struct genl_info *info)
 			return -EBUSY;
 		}
 		s->caps = nla_get_u32(a[PCMIG_A_CAPS]);
+	}
+	if (a[PCMIG_A_BITMAP_MAP]) {
+		if (s->phase != PCMIG_PHASE_SETUP) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[PCMIG_A_BITMAP_MAP],
+					    "bitmap-map can only change before start");
+			return -EBUSY;
+		}
+		err = apply_map(s, info);
+		if (err)
+			return err;
 	}
 	if (pcmig_phase_ended(s->phase) &&
 	    (a[PCMIG_A_MAX_BANDWIDTH] || a[PCMIG_A_DOWNTIME_LIMIT] ||
@@ -369,6 +454,68 @@ static int pcmig_session_get_dumpit(struct sk_buff *skb,
 		idx++;
 	}
 	cb->args[0] = idx;
+	/* A full skb ends this part of the dump; the next one resumes. */
+	return err == -EMSGSIZE && skb->len ? skb->len : err ?: skb->len;
+}
+
+static int put_bitmap_entry(struct sk_buff *skb, struct pcmig_session *s,
+			    const struct pcmig_bm_entry *e,
+			    struct netlink_callback *cb)
+{
+	void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				cb->nlh->nlmsg_seq, &pcmig_family, NLM_F_MULTI,
+				PCMIG_CMD_SESSION_BITMAPS);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, PCMIG_A_SESSION_ID, s->id) ||
+	    nla_put_string(skb, PCMIG_A_NODE, e->node_name) ||
+	    nla_put_string(skb, PCMIG_A_BITMAP, e->name) ||
+	    nla_put_u32(skb, PCMIG_A_BITMAP_STATE, e->state) ||
+	    (e->granularity &&
+	     (nla_put_u32(skb, PCMIG_A_GRANULARITY, e->granularity) ||
+	      nla_put_u8(skb, PCMIG_A_ENABLED, e->enabled) ||
+	      nla_put_u64_64bit(skb, PCMIG_A_NODE_SIZE, e->size,
+				PCMIG_A_PAD))) ||
+	    (e->reason[0] && nla_put_string(skb, PCMIG_A_REASON, e->reason))) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int pcmig_session_bitmaps_dumpit(struct sk_buff *skb,
+					struct netlink_callback *cb)
+{
+	struct nlattr **attrs = pcmig_dump_attrs(cb);
+	const struct pcmig_bm_entry *e;
+	struct pcmig_session *s;
+	unsigned long i = 0;
+	int err = 0;
+
+	if (!attrs[PCMIG_A_SESSION_ID]) {
+		NL_SET_ERR_MSG(cb->extack, "session-id is required");
+		return -EINVAL;
+	}
+	s = pcmig_session_get(sock_net(skb->sk),
+			      nla_get_u32(attrs[PCMIG_A_SESSION_ID]));
+	if (!s) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "no such session in this network namespace");
+		return -ENOENT;
+	}
+	mutex_lock(&s->lock);
+	list_for_each_entry(e, &s->bm.entries, list) {
+		if (i++ < cb->args[0])
+			continue;
+		err = put_bitmap_entry(skb, s, e, cb);
+		if (err)
+			break;
+		cb->args[0] = i;
+	}
+	mutex_unlock(&s->lock);
+	pcmig_session_put(s);
 	/* A full skb ends this part of the dump; the next one resumes. */
 	return err == -EMSGSIZE && skb->len ? skb->len : err ?: skb->len;
 }
@@ -698,6 +845,12 @@ static const struct genl_ops pcmig_ops[] = {
 		.policy = pcmig_extents_policy,
 		.maxattr = PCMIG_A_MAX,
 		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PCMIG_CMD_SESSION_BITMAPS,
+		.dumpit = pcmig_session_bitmaps_dumpit,
+		.policy = pcmig_id_policy,
+		.maxattr = PCMIG_A_MAX,
 	},
 };
 

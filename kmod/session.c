@@ -31,6 +31,7 @@ static void session_release(struct kref *ref)
 	if (s->sock)
 		sockfd_put(s->sock);
 	pcmig_devstate_free(&s->dev);
+	pcmig_bm_free(s);
 	put_net(s->net);
 	kfree(s);
 }
@@ -71,6 +72,7 @@ struct pcmig_session *pcmig_session_new(struct net *net, u32 portid,
 	kref_init(&s->ref);
 	mutex_init(&s->lock);
 	init_waitqueue_head(&s->wq);
+	pcmig_bm_init(s);
 	s->net = get_net(net);
 	s->owner_portid = portid;
 	s->role = role;
@@ -345,6 +347,8 @@ void pcmig_session_set_phase(struct pcmig_session *s, u32 phase)
 static void session_end(struct pcmig_session *s, u32 phase,
 			const char *reason)
 {
+	/* Bitmaps are settled before anyone can see the end (rule S8). */
+	pcmig_bm_end(s, phase == PCMIG_PHASE_COMPLETED);
 	mutex_lock(&s->lock);
 	if (pcmig_phase_ended(s->phase)) {
 		mutex_unlock(&s->lock);

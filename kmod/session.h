@@ -15,6 +15,7 @@
 #include <net/net_namespace.h>
 #include <uapi/linux/pcmig.h>
 
+#include "bm_migrate.h"
 #include "devstate.h"
 
 struct task_struct;
@@ -59,6 +60,7 @@ struct pcmig_session {
 	wait_queue_head_t wq;		/* woken when @stopping is set */
 
 	struct pcmig_devstate dev;
+	struct pcmig_bm_state bm;	/* bitmaps migrated (bm_migrate.h) */
 	struct pcmig_stats stats;
 	ktime_t started;
 	ktime_t stopped_at;		/* source: entered the stopped phase */

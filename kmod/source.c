@@ -22,6 +22,11 @@ struct pcmig_provider {
 	const char *name;
 	enum pcmig_sort sort;
 	u64 (*pending)(struct pcmig_session *s);
+	/*
+	 * Postcopy-only state, optional: in the stopped phase, before the
+	 * destination may start, tell it what will follow.
+	 */
+	int (*announce)(struct pcmig_session *s);
 	/* Send what the provider holds now (one pass for compatible state). */
 	int (*save)(struct pcmig_session *s);
 };
@@ -32,6 +37,13 @@ static const struct pcmig_provider pcmig_providers[] = {
 		.sort = PCMIG_SORT_PRECOPY_ONLY,
 		.pending = pcmig_devstate_pending,
 		.save = pcmig_devstate_save,
+	},
+	{
+		.name = "bitmaps",
+		.sort = PCMIG_SORT_POSTCOPY_ONLY,
+		.pending = pcmig_bm_pending,
+		.announce = pcmig_bm_announce,
+		.save = pcmig_bm_save,
 	},
 };
 
@@ -73,6 +85,23 @@ static int save_sort(struct pcmig_session *s, enum pcmig_sort sort)
 	return 0;
 }
 
+static int announce_all(struct pcmig_session *s)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(pcmig_providers); i++) {
+		const struct pcmig_provider *pr = &pcmig_providers[i];
+
+		if (!pr->announce)
+			continue;
+		err = pr->announce(s);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static u64 expected_downtime_ms(u64 bytes, u64 bandwidth)
 {
 	return bandwidth ? div64_u64(bytes * 1000, bandwidth) : 0;
@@ -107,6 +136,26 @@ static int run_precopy(struct pcmig_session *s, enum pcmig_decision *out)
 	}
 	*out = d;
 	return 0;
+}
+
+/*
+ * Stopped, with everything that must precede the destination's start
+ * sent: decide again (rule S2) with what is left, now that the bandwidth
+ * has been measured on real data.  Postcopy-only state that does not fit
+ * the downtime limit goes after the destination starts.
+ */
+static enum pcmig_decision decide_stopped(struct pcmig_session *s)
+{
+	struct pcmig_phase_input in = {};
+
+	pcmig_session_progress(s, true);
+	in.pending = pending_of(s);
+	in.caps = s->caps;
+	in.postcopy_requested = READ_ONCE(s->postcopy_requested);
+	in.precopy_exhausted = true;
+	in.bandwidth = s->stats.bandwidth;
+	in.downtime_limit_ms = READ_ONCE(s->downtime_limit_ms);
+	return pcmig_decide(&in);
 }
 
 /*
@@ -265,6 +314,10 @@ int pcmig_source_main(void *data)
 		err = save_sort(s, PCMIG_SORT_PRECOPY_ONLY);
 	if (!err)
 		err = save_sort(s, PCMIG_SORT_COMPATIBLE);
+	if (!err)
+		err = announce_all(s);
+	if (!err && d == PCMIG_GO_STOP_COMPLETE)
+		d = decide_stopped(s);
 	if (!err && d == PCMIG_GO_STOP_POSTCOPY) {
 		err = send_phase(s, PCMIG_PHASE_POSTCOPY);
 		if (err) {

@@ -10,6 +10,8 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib/tap.sh
 . "$HERE/lib/tap.sh"
+# shellcheck source=lib/extents.sh
+. "$HERE/lib/extents.sh"
 
 export DM_DISABLE_UDEV=1
 WORK=$(mktemp -d)
@@ -34,35 +36,7 @@ setup() {
 		--table "0 $DEV_SECT pcmig $LOOP $OFF_SECT disk0"
 }
 
-# write OFFSET LENGTH: direct I/O through the target, so exactly these
-# sectors reach it (a block device is written in whole sectors; offsets
-# below are sector-aligned but not granule-aligned).
-write_at() {
-	dd if=/dev/urandom of=$DEV bs=512 seek=$(($1 / 512)) \
-		count=$(($2 / 512)) oflag=direct status=none
-}
-
-# expected GRANULARITY OFFSET:LENGTH...: the extents a bitmap must report.
-expected() {
-	python3 - "$@" <<'EOF'
-import sys
-g = int(sys.argv[1]); size = int(sys.argv[2]); runs = []
-for w in sys.argv[3:]:
-    off, ln = map(int, w.split(":"))
-    a = off // g * g
-    b = min(-(-(off + ln) // g) * g, size)
-    runs.append((a, b))
-runs.sort()
-out = []
-for a, b in runs:
-    if out and a <= out[-1][1]:
-        out[-1][1] = max(out[-1][1], b)
-    else:
-        out.append([a, b])
-for a, b in out:
-    print(a, b - a)
-EOF
-}
+write_at() { write_dev $DEV "$@"; }
 
 dump() { pcmigd bitmap dump disk0 "$1"; }
 
