@@ -36,10 +36,14 @@ static void refuse(struct pcmig_session *s, struct pcmig_bm_entry *e,
 	pcmig_bm_set_state(s, e, PCMIG_BITMAP_ERROR, "%s", why);
 }
 
-/* Rule S11 for the bitmap in @bm; *@why only for a session failure. */
+/*
+ * Rule S11 for the bitmap in @bm; *@why only for a session failure.  A
+ * bitmap first seen @late (started in postcopy, never announced) would
+ * miss the destination's writes made before it: refused.
+ */
 static struct pcmig_bm_entry *prepare(struct pcmig_session *s,
 				      const struct pcmig_rx_bitmap *bm,
-				      const char **why)
+				      bool late, const char **why)
 {
 	const char *local = pcmig_bm_map_name(s, bm->node);
 	struct pcmig_bm_entry *e;
@@ -59,6 +63,10 @@ static struct pcmig_bm_entry *prepare(struct pcmig_session *s,
 	e->size = bm->node_size;
 	if (!local) {
 		refuse(s, e, "node is not in the bitmap mapping");
+		return e;
+	}
+	if (late) {
+		refuse(s, e, "not announced before the destination started");
 		return e;
 	}
 	e->node = pcmig_node_get(local);
@@ -126,13 +134,15 @@ int pcmig_bm_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 
 	switch (act) {
 	case PCMIG_RX_BM_ANNOUNCE:
-		if (!find_entry(s, &rx->bm) && !prepare(s, &rx->bm, why))
+		if (!find_entry(s, &rx->bm) &&
+		    !prepare(s, &rx->bm, false, why))
 			return -ENOMEM;
 		return 0;
 	case PCMIG_RX_BM_START:
 		e = find_entry(s, &rx->bm);
 		if (!e) {
-			e = prepare(s, &rx->bm, why);
+			e = prepare(s, &rx->bm,
+				    rx->phase == PCMIG_PHASE_POSTCOPY, why);
 			if (!e)
 				return -ENOMEM;
 		}

@@ -119,7 +119,7 @@ enum pcmig_rx_act {
 	PCMIG_RX_BM_ANNOUNCE,	/* bitmap rx->bm will follow */
 };
 
-/* The bitmap announced or being received (from PCMIG_RX_BM_*START on). */
+/* The bitmap last announced or started (PCMIG_RX_BM_ANNOUNCE / _START). */
 struct pcmig_rx_bitmap {
 	char node[PCMIG_NAME_MAX + 1];		/* NUL-terminated */
 	char name[PCMIG_NAME_MAX + 1];		/* NUL-terminated */
