@@ -371,4 +371,115 @@ TEST_F(nl, caps_frozen_after_start_refused_before)
 		  tnl_wait_phase(&self->nl, id, PCMIG_PHASE_FAILED, 5000));
 }
 
+/* A bitmap op with @node (and @bitmap, if not NULL) and one extra u32. */
+static int bitmap_call(struct tnl *nl, uint8_t cmd, const char *node,
+		       const char *bitmap, uint16_t type, uint32_t v, size_t len)
+{
+	struct tnl_req r;
+
+	tnl_req_init(nl, &r, cmd, false);
+	if (node)
+		tnl_put_str(&r, PCMIG_A_NODE, node);
+	if (bitmap)
+		tnl_put_str(&r, PCMIG_A_BITMAP, bitmap);
+	if (len)
+		tnl_put(&r, type, &v, len);
+	return tnl_call(nl, &r, NULL, NULL);
+}
+
+TEST_F(nl, bitmap_ops_refuse_bad_attributes_with_message)
+{
+	char longname[PCMIG_NAME_MAX + 2];
+
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+
+	EXPECT_EQ(-EINVAL, bitmap_call(&self->nl, PCMIG_CMD_BITMAP_ADD, NULL,
+				       "b", 0, 0, 0));
+	EXPECT_NE(NULL, strstr(self->nl.errmsg, "node is required"));
+	EXPECT_EQ(-ENODEV, bitmap_call(&self->nl, PCMIG_CMD_BITMAP_ADD,
+				       "pcmig-no-such-node", "b", 0, 0, 0));
+	EXPECT_NE(NULL, strstr(self->nl.errmsg, "no pcmig block node"));
+	EXPECT_EQ(-EINVAL, bitmap_call(&self->nl, PCMIG_CMD_BITMAP_ADD,
+				       "x", NULL, 0, 0, 0));
+	EXPECT_NE(NULL, strstr(self->nl.errmsg, "bitmap is required"));
+
+	/* Policy: bounds checked before any node is looked up. */
+	EXPECT_GT(0, bitmap_call(&self->nl, PCMIG_CMD_BITMAP_ADD, longname,
+				 "b", 0, 0, 0));
+	EXPECT_NE(0, self->nl.errmsg[0]);
+	EXPECT_GT(0, bitmap_call(&self->nl, PCMIG_CMD_BITMAP_ADD, "x",
+				 longname, 0, 0, 0));
+	EXPECT_NE(0, self->nl.errmsg[0]);
+	EXPECT_GT(0, bitmap_call(&self->nl, PCMIG_CMD_BITMAP_ADD, "x", "b",
+				 PCMIG_A_GRANULARITY, 256, 4));
+	EXPECT_NE(0, self->nl.errmsg[0]);
+	EXPECT_GT(0, bitmap_call(&self->nl, PCMIG_CMD_BITMAP_ADD, "x", "b",
+				 PCMIG_A_ENABLED, 2, 1));
+	EXPECT_NE(0, self->nl.errmsg[0]);
+	EXPECT_GT(0, bitmap_call(&self->nl, PCMIG_CMD_BITMAP_SET, "x", "b",
+				 PCMIG_A_GRANULARITY, 4096, 4));
+	EXPECT_NE(0, self->nl.errmsg[0]) TH_LOG("an attribute SET does not take");
+	EXPECT_EQ(-EINVAL, bitmap_call(&self->nl, PCMIG_CMD_BITMAP_SET, "x",
+				       "b", 0, 0, 0));
+	EXPECT_NE(NULL, strstr(self->nl.errmsg, "enabled is required"));
+}
+
+/* SESSION_NEW with @n mappings from @map (src, dst pairs; NULL: left out). */
+static int new_with_map(struct tnl *nl, const char *const (*map)[2],
+			unsigned int n)
+{
+	struct tnl_req r;
+	unsigned int i;
+
+	tnl_req_init(nl, &r, PCMIG_CMD_SESSION_NEW, false);
+	tnl_put_u32(&r, PCMIG_A_ROLE, PCMIG_ROLE_DESTINATION);
+	for (i = 0; i < n; i++) {
+		struct nlattr *nest = tnl_nest_start(&r, PCMIG_A_BITMAP_MAP);
+
+		if (map[i][0])
+			tnl_put_str(&r, PCMIG_A_NODE, map[i][0]);
+		if (map[i][1])
+			tnl_put_str(&r, PCMIG_A_NODE_DST, map[i][1]);
+		tnl_nest_end(&r, nest);
+	}
+	return tnl_call(nl, &r, NULL, NULL);
+}
+
+TEST_F(nl, bitmap_map_checked)
+{
+	static const char *const good[][2] = { { "a", "b" }, { "c", "d" } };
+	static const char *const no_dst[][2] = { { "a", NULL } };
+	static const char *const empty[][2] = { { "a", "" } };
+	static const char *const twice_src[][2] = { { "a", "b" }, { "a", "c" } };
+	static const char *const twice_dst[][2] = { { "a", "b" }, { "c", "b" } };
+	const char *(*many)[2];
+	char names[PCMIG_BITMAP_MAP_MAX + 1][2][8];
+	unsigned int i;
+
+	EXPECT_EQ(0, new_with_map(&self->nl, good, 2));
+	EXPECT_EQ(-EINVAL, new_with_map(&self->nl, no_dst, 1));
+	EXPECT_NE(NULL, strstr(self->nl.errmsg, "needs node and node-dst"));
+	EXPECT_EQ(-EINVAL, new_with_map(&self->nl, empty, 1));
+	EXPECT_NE(NULL, strstr(self->nl.errmsg, "empty node name"));
+	EXPECT_EQ(-EINVAL, new_with_map(&self->nl, twice_src, 2));
+	EXPECT_NE(NULL, strstr(self->nl.errmsg, "names a node twice"));
+	EXPECT_EQ(-EINVAL, new_with_map(&self->nl, twice_dst, 2));
+	EXPECT_NE(NULL, strstr(self->nl.errmsg, "names a node twice"));
+
+	many = calloc(PCMIG_BITMAP_MAP_MAX + 1, sizeof(*many));
+	ASSERT_NE(NULL, many);
+	for (i = 0; i <= PCMIG_BITMAP_MAP_MAX; i++) {
+		snprintf(names[i][0], sizeof(names[i][0]), "s%u", i);
+		snprintf(names[i][1], sizeof(names[i][1]), "d%u", i);
+		many[i][0] = names[i][0];
+		many[i][1] = names[i][1];
+	}
+	EXPECT_EQ(0, new_with_map(&self->nl, many, PCMIG_BITMAP_MAP_MAX));
+	EXPECT_EQ(-E2BIG, new_with_map(&self->nl, many,
+				       PCMIG_BITMAP_MAP_MAX + 1));
+	EXPECT_NE(NULL, strstr(self->nl.errmsg, "more than 64"));
+	free(many);
+}
+
 TEST_HARNESS_MAIN

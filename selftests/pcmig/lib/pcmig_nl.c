@@ -98,6 +98,25 @@ void tnl_put_u64(struct tnl_req *r, uint16_t type, uint64_t v)
 	tnl_put(r, type, &v, sizeof(v));
 }
 
+void tnl_put_str(struct tnl_req *r, uint16_t type, const char *s)
+{
+	tnl_put(r, type, s, strlen(s) + 1);
+}
+
+struct nlattr *tnl_nest_start(struct tnl_req *r, uint16_t type)
+{
+	struct nlattr *nest = (struct nlattr *)(r->raw +
+						NLMSG_ALIGN(r->nlh.nlmsg_len));
+
+	tnl_put(r, type | NLA_F_NESTED, NULL, 0);
+	return nest;
+}
+
+void tnl_nest_end(struct tnl_req *r, struct nlattr *nest)
+{
+	nest->nla_len = r->raw + r->nlh.nlmsg_len - (unsigned char *)nest;
+}
+
 /* Pull the extended-ack message out of an NLMSG_ERROR. */
 static void take_extack(struct tnl *nl, struct nlmsghdr *n)
 {

@@ -47,6 +47,11 @@ void tnl_req_init(struct tnl *nl, struct tnl_req *r, uint8_t cmd, bool dump);
 void tnl_put(struct tnl_req *r, uint16_t type, const void *data, size_t len);
 void tnl_put_u32(struct tnl_req *r, uint16_t type, uint32_t v);
 void tnl_put_u64(struct tnl_req *r, uint16_t type, uint64_t v);
+/* A NUL-terminated string. */
+void tnl_put_str(struct tnl_req *r, uint16_t type, const char *s);
+/* Attributes put between these two go inside a nest of @type. */
+struct nlattr *tnl_nest_start(struct tnl_req *r, uint16_t type);
+void tnl_nest_end(struct tnl_req *r, struct nlattr *nest);
 
 /*
  * Send @r and collect the answer.  For each reply message @cb is called
