@@ -61,6 +61,25 @@ static void put_random_attr(struct tnl_req *r)
 		tnl_put(r, type, junk, len);
 }
 
+/* A few node mappings, sometimes with a side missing or repeated. */
+static void put_map(struct tnl_req *r)
+{
+	static const char *const names[] = { "fz", "a", "b", "", "nosuch" };
+	int n = rnd(4);
+
+	while (n--) {
+		struct nlattr *nest = tnl_nest_start(r, PCMIG_A_BITMAP_MAP);
+
+		if (rnd(8))
+			tnl_put_str(r, PCMIG_A_NODE, names[rnd(5)]);
+		if (rnd(8))
+			tnl_put_str(r, PCMIG_A_NODE_DST, names[rnd(5)]);
+		if (!rnd(8))
+			put_random_attr(r);
+		tnl_nest_end(r, nest);
+	}
+}
+
 /*
  * Attributes a command takes, with plausible values, so requests get
  * past the policies and reach the handlers; random ones are mixed in.
@@ -69,15 +88,16 @@ static void put_plausible_attrs(struct tnl_req *r, uint8_t cmd,
 				const uint32_t *ids)
 {
 	/* What each command's policy takes (kmod/netlink.c). */
-	static const uint16_t takes[PCMIG_CMD_MAX + 1][5] = {
+	static const uint16_t takes[PCMIG_CMD_MAX + 1][6] = {
 		[PCMIG_CMD_SESSION_NEW] = { PCMIG_A_ROLE, PCMIG_A_CAPS,
 			PCMIG_A_MAX_BANDWIDTH, PCMIG_A_DOWNTIME_LIMIT,
-			PCMIG_A_MAX_POSTCOPY_BANDWIDTH },
+			PCMIG_A_MAX_POSTCOPY_BANDWIDTH, PCMIG_A_BITMAP_MAP },
 		[PCMIG_CMD_SESSION_DEL] = { PCMIG_A_SESSION_ID },
 		[PCMIG_CMD_SESSION_GET] = { PCMIG_A_SESSION_ID },
 		[PCMIG_CMD_SESSION_SET] = { PCMIG_A_SESSION_ID, PCMIG_A_CAPS,
 			PCMIG_A_MAX_BANDWIDTH, PCMIG_A_DOWNTIME_LIMIT,
-			PCMIG_A_MAX_POSTCOPY_BANDWIDTH },
+			PCMIG_A_MAX_POSTCOPY_BANDWIDTH, PCMIG_A_BITMAP_MAP },
+		[PCMIG_CMD_SESSION_BITMAPS] = { PCMIG_A_SESSION_ID },
 		[PCMIG_CMD_SOCK_ATTACH] = { PCMIG_A_SESSION_ID, PCMIG_A_SOCK_FD },
 		[PCMIG_CMD_DEVSTATE_PUT] = { PCMIG_A_SESSION_ID, PCMIG_A_OFFSET,
 			PCMIG_A_DATA },
@@ -101,7 +121,7 @@ static void put_plausible_attrs(struct tnl_req *r, uint8_t cmd,
 
 	if (cmd > PCMIG_CMD_MAX)
 		return;
-	for (i = 0; i < 5 && takes[cmd][i]; i++) {
+	for (i = 0; i < 6 && takes[cmd][i]; i++) {
 		uint16_t t = takes[cmd][i];
 		uint8_t u8v = rnd(2);
 
@@ -134,6 +154,9 @@ static void put_plausible_attrs(struct tnl_req *r, uint8_t cmd,
 		case PCMIG_A_BITMAP:
 		case PCMIG_A_BITMAP_SRC:
 			tnl_put(r, t, rnd(2) ? "fz" : "nosuch", 3);
+			break;
+		case PCMIG_A_BITMAP_MAP:
+			put_map(r);
 			break;
 		default:
 			tnl_put_u64(r, t, rnd(2) ? 0 : rnd(1 << 20));
