@@ -10,6 +10,7 @@
 #include <netlink/genl/genl.h>
 
 #include "bitmap.h"
+#include "names.h"
 #include "opts.h"
 #include "units.h"
 
@@ -64,6 +65,9 @@ static const struct nla_policy attr_policy[PCMIG_A_MAX + 1] = {
 	[PCMIG_A_NODE_SIZE] = { .type = NLA_U64 },
 	[PCMIG_A_OFFSET] = { .type = NLA_U64 },
 	[PCMIG_A_LENGTH] = { .type = NLA_U64 },
+	[PCMIG_A_SESSION_ID] = { .type = NLA_U32 },
+	[PCMIG_A_BITMAP_STATE] = { .type = NLA_U32 },
+	[PCMIG_A_REASON] = { .type = NLA_STRING },
 };
 
 static int parse(struct nl_msg *msg, struct nlattr **tb)
@@ -87,6 +91,35 @@ int bitmap_from_msg(struct nl_msg *msg, struct pcmig_bitmap *b)
 	b->enabled = nla_get_u8(tb[PCMIG_A_ENABLED]) != 0;
 	b->dirty_count = nla_get_u64(tb[PCMIG_A_DIRTY_COUNT]);
 	b->node_size = nla_get_u64(tb[PCMIG_A_NODE_SIZE]);
+	return 0;
+}
+
+int session_bitmap_from_msg(struct nl_msg *msg,
+			    struct pcmig_session_bitmap *b)
+{
+	struct nlattr *tb[PCMIG_A_MAX + 1];
+
+	memset(b, 0, sizeof(*b));
+	if (parse(msg, tb) || !tb[PCMIG_A_SESSION_ID] || !tb[PCMIG_A_NODE] ||
+	    !tb[PCMIG_A_BITMAP] || !tb[PCMIG_A_BITMAP_STATE])
+		return -EBADMSG;
+	nla_strlcpy(b->node, tb[PCMIG_A_NODE], sizeof(b->node));
+	nla_strlcpy(b->name, tb[PCMIG_A_BITMAP], sizeof(b->name));
+	b->state = nla_get_u32(tb[PCMIG_A_BITMAP_STATE]);
+	if (tb[PCMIG_A_GRANULARITY]) {
+		b->has_granularity = true;
+		b->granularity = nla_get_u32(tb[PCMIG_A_GRANULARITY]);
+	}
+	if (tb[PCMIG_A_ENABLED]) {
+		b->has_enabled = true;
+		b->enabled = nla_get_u8(tb[PCMIG_A_ENABLED]) != 0;
+	}
+	if (tb[PCMIG_A_NODE_SIZE]) {
+		b->has_node_size = true;
+		b->node_size = nla_get_u64(tb[PCMIG_A_NODE_SIZE]);
+	}
+	if (tb[PCMIG_A_REASON])
+		nla_strlcpy(b->reason, tb[PCMIG_A_REASON], sizeof(b->reason));
 	return 0;
 }
 
@@ -133,6 +166,85 @@ void bitmap_json(struct json *j, const char *key, const struct pcmig_bitmap *b)
 	json_u64(j, "dirty_bytes", bitmap_dirty_bytes(b));
 	json_u64(j, "node_size", b->node_size);
 	json_obj_end(j);
+}
+
+/* Appends text to buf (used bytes so far), control characters as '?'. */
+static void put_text(char *buf, size_t len, size_t *used, const char *text)
+{
+	for (; *text && *used + 1 < len; text++)
+		buf[(*used)++] = (unsigned char)*text < 0x20 || *text == 0x7f ?
+					 '?' : *text;
+	buf[*used] = '\0';
+}
+
+void session_bitmap_line(const struct pcmig_session_bitmap *b, char *buf,
+			 size_t len)
+{
+	const char *state = bitmap_state_name(b->state);
+	char num[16];
+	size_t used = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (!state) {
+		snprintf(num, sizeof(num), "%" PRIu32, b->state);
+		state = num;
+	}
+	put_text(buf, len, &used, "bitmap ");
+	put_text(buf, len, &used, b->node);
+	put_text(buf, len, &used, "/");
+	put_text(buf, len, &used, b->name);
+	put_text(buf, len, &used, ": ");
+	put_text(buf, len, &used, state);
+	if (!b->reason[0])
+		return;
+	/* A failure is explained; a success only annotated. */
+	if (bitmap_state_failed(b->state)) {
+		put_text(buf, len, &used, ": ");
+		put_text(buf, len, &used, b->reason);
+	} else {
+		put_text(buf, len, &used, " (");
+		put_text(buf, len, &used, b->reason);
+		put_text(buf, len, &used, ")");
+	}
+}
+
+void session_bitmap_json(struct json *j, const char *key,
+			 const struct pcmig_session_bitmap *b)
+{
+	const char *state = bitmap_state_name(b->state);
+
+	json_obj_begin(j, key);
+	json_str(j, "node", b->node);
+	json_str(j, "bitmap", b->name);
+	/* A state newer than pcmigd: its number, as for other enums. */
+	if (state) {
+		json_str(j, "state", state);
+	} else {
+		char num[16];
+
+		snprintf(num, sizeof(num), "%" PRIu32, b->state);
+		json_str(j, "state", num);
+	}
+	if (b->has_granularity)
+		json_u64(j, "granularity", b->granularity);
+	if (b->has_enabled)
+		json_bool(j, "enabled", b->enabled);
+	if (b->has_node_size)
+		json_u64(j, "node_size", b->node_size);
+	if (b->reason[0])
+		json_str(j, "reason", b->reason);
+	json_obj_end(j);
+}
+
+void session_bitmaps_json(struct json *j, const char *key,
+			  const struct pcmig_session_bitmap *v, size_t n)
+{
+	json_arr_begin(j, key);
+	for (size_t i = 0; i < n; i++)
+		session_bitmap_json(j, NULL, &v[i]);
+	json_arr_end(j);
 }
 
 enum { COL_NODE, COL_BITMAP, COL_GRAN, COL_ENABLED, COL_DIRTY,
@@ -371,6 +483,62 @@ int op_bitmap_list(struct pcnl *nl, const char *node,
 		return -EMSGSIZE;
 	}
 	ret = pcnl_request(nl, msg, on_list_entry, &l);
+	if (l.intr)
+		explain(nl, "the bitmaps changed during the dump; try again");
+	if (ret) {
+		free(l.v);
+		return ret;
+	}
+	*list = l.v;
+	*n = l.n;
+	return 0;
+}
+
+struct session_bitmaps_ctx {
+	struct pcmig_session_bitmap *v;
+	size_t n, cap;
+	bool intr;
+};
+
+static int on_session_bitmap(struct nl_msg *msg, void *arg)
+{
+	struct session_bitmaps_ctx *l = arg;
+
+	if (dump_interrupted(msg)) {
+		l->intr = true;
+		return -EINTR;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct pcmig_session_bitmap *v = realloc(l->v,
+							 cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	if (session_bitmap_from_msg(msg, &l->v[l->n]))
+		return -EBADMSG;
+	l->n++;
+	return 0;
+}
+
+int op_session_bitmaps(struct pcnl *nl, uint32_t id,
+		       struct pcmig_session_bitmap **list, size_t *n)
+{
+	struct nl_msg *msg = pcnl_msg(nl, PCMIG_CMD_SESSION_BITMAPS,
+				      NLM_F_DUMP);
+	struct session_bitmaps_ctx l = { 0 };
+	int ret;
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, PCMIG_A_SESSION_ID, id)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	ret = pcnl_request(nl, msg, on_session_bitmap, &l);
 	if (l.intr)
 		explain(nl, "the bitmaps changed during the dump; try again");
 	if (ret) {

@@ -36,6 +36,25 @@ struct pcmig_extent {
 };
 
 /*
+ * One SESSION_BITMAPS dump entry: a bitmap a migration moves and what
+ * became of it.  Granularity, enabled and node size are there when the
+ * module knew them (has_*); reason is "" when it gave none.
+ */
+struct pcmig_session_bitmap {
+	char node[PCMIG_NAME_MAX + 1];	/* node on this host */
+	char name[PCMIG_NAME_MAX + 1];
+	uint32_t state;			/* enum pcmig_bitmap_state */
+	bool has_granularity, has_enabled, has_node_size;
+	uint32_t granularity;		/* bytes */
+	bool enabled;
+	uint64_t node_size;		/* bytes */
+	char reason[PCMIG_REASON_MAX];
+};
+
+/* Room for session_bitmap_line(): two names, a state and a reason. */
+#define SESSION_BITMAP_LINE_MAX (2 * PCMIG_NAME_MAX + PCMIG_REASON_MAX + 64)
+
+/*
  * A granularity as parse_size() reads it ("64K", "1M", "4096"), which must
  * be a power of two from PCMIG_GRANULARITY_MIN to PCMIG_GRANULARITY_MAX.
  * 0, -EINVAL or -ERANGE with the reason in err.
@@ -56,6 +75,36 @@ int check_name(const char *s, char *err, size_t errlen);
  */
 int bitmap_from_msg(struct nl_msg *msg, struct pcmig_bitmap *b);
 int extent_from_msg(struct nl_msg *msg, struct pcmig_extent *e);
+
+/*
+ * 0 or -EBADMSG.  SESSION_ID, NODE, BITMAP and BITMAP_STATE are required;
+ * the others are optional.
+ */
+int session_bitmap_from_msg(struct nl_msg *msg,
+			    struct pcmig_session_bitmap *b);
+
+/*
+ * "bitmap NODE/BITMAP: STATE", then the reason: " (REASON)" when the
+ * bitmap is pending or done ("done (created)"), ": REASON" when it failed
+ * ("error: granularity differs: ...").  Control characters of names and
+ * reason are shown as '?'; a state this pcmigd does not know as a number.
+ */
+void session_bitmap_line(const struct pcmig_session_bitmap *b, char *buf,
+			 size_t len);
+
+/*
+ * JSON object {"node", "bitmap", "state" (a name), "granularity",
+ * "enabled" (true/false), "node_size", "reason"}, each optional attribute
+ * only when present; session_bitmaps_json() is an array of them.
+ */
+void session_bitmap_json(struct json *j, const char *key,
+			 const struct pcmig_session_bitmap *b);
+void session_bitmaps_json(struct json *j, const char *key,
+			  const struct pcmig_session_bitmap *v, size_t n);
+
+/* The bitmaps of session id (SESSION_BITMAPS); *list is malloc'ed. */
+int op_session_bitmaps(struct pcnl *nl, uint32_t id,
+		       struct pcmig_session_bitmap **list, size_t *n);
 
 /*
  * Checks that e may follow the extents already seen, all before *next

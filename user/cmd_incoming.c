@@ -16,8 +16,8 @@
 
 static const char help[] =
 	"Usage: pcmigd incoming --listen ADDR:PORT [--caps LIST]\n"
-	"                       [--device-state-out FILE] [--timeout SEC]\n"
-	"                       [--json] [-v]\n"
+	"                       [--device-state-out FILE] [--bitmap-map SRC:DST]...\n"
+	"                       [--timeout SEC] [--json] [-v]\n"
 	"\n"
 	"Receive a migration sent by 'pcmigd migrate'.  pcmigd listens on\n"
 	"ADDR:PORT, accepts one connection and negotiates with the peer: both\n"
@@ -35,7 +35,11 @@ static const char help[] =
 	"\n"
 	"Messages: \"listening on ADDR:PORT\" (with the port actually bound, so\n"
 	"PORT may be 0), \"connection from ADDR:PORT\", \"negotiated: caps=...\",\n"
-	"\"session N created\", progress, and the result.\n"
+	"\"session N created\", progress, one line per dirty bitmap migrated\n"
+	"(\"bitmap NODE/NAME: STATE\", then \" (why)\" or \": why\", e.g. \"bitmap\n"
+	"vda/inc1: done (created)\", \"bitmap vda/b: error: granularity\n"
+	"differs: ...\"), and the result.  A bitmap that failed does not change\n"
+	"the exit status.\n"
 	"\n"
 	"Options:\n"
 	"  --listen ADDR:PORT  where to listen; ':PORT' listens on every local\n"
@@ -48,12 +52,23 @@ static const char help[] =
 	"                      when the migration completed, write the device\n"
 	"                      state received to FILE (replaced atomically; not\n"
 	"                      touched if the migration fails)\n"
+	"  --bitmap-map SRC:DST\n"
+	"                      the dirty bitmaps the stream names node SRC go to\n"
+	"                      local node DST, like QEMU's block-bitmap-mapping;\n"
+	"                      repeat it for each node (at most 64, one to one).\n"
+	"                      With a mapping, bitmaps of a node it does not name\n"
+	"                      are refused (each reported as an error); without\n"
+	"                      one, each goes to the node of the same name.  SRC\n"
+	"                      is the name in the stream: the source's node name,\n"
+	"                      or what the source's own --bitmap-map made of\n"
+	"                      it.  Needs --caps postcopy-bitmaps\n"
 	"  --timeout SEC       bound on waiting for the connection and on the\n"
 	"                      negotiation (default: wait for a connection\n"
 	"                      forever, negotiate for 10 s)\n"
 	"  --json              print the final session as one JSON object (keys\n"
-	"                      as 'status --json', plus \"peer\": the source's\n"
-	"                      hello); other messages go to stderr\n"
+	"                      as 'status --json', plus \"bitmaps\": what became\n"
+	"                      of each bitmap, and \"peer\": the source's hello);\n"
+	"                      other messages go to stderr\n"
 	"  -v, --verbose       show both sides' negotiated parameters\n"
 	"  -h, --help          show this help\n"
 	"\n"
@@ -62,10 +77,13 @@ static const char help[] =
 	"Examples:\n"
 	"  pcmigd incoming --listen :4444\n"
 	"  pcmigd incoming --listen 127.0.1.2:4444 --caps postcopy-ram \\\n"
-	"                  --device-state-out vm.devstate --timeout 60\n";
+	"                  --device-state-out vm.devstate --timeout 60\n"
+	"  pcmigd incoming --listen :4444 --caps postcopy-bitmaps \\\n"
+	"                  --bitmap-map vm0-vda:vm1-vda\n";
 
 enum {
 	OPT_LISTEN = 256, OPT_CAPS, OPT_DEVSTATE_OUT, OPT_TIMEOUT, OPT_JSON,
+	OPT_BITMAP_MAP,
 };
 
 /*
@@ -182,6 +200,7 @@ int cmd_incoming(int argc, char **argv)
 		{ "device-state-out", required_argument, NULL,
 		  OPT_DEVSTATE_OUT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "bitmap-map", required_argument, NULL, OPT_BITMAP_MAP },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -189,6 +208,7 @@ int cmd_incoming(int argc, char **argv)
 	};
 	struct session_params p = { .role = PCMIG_ROLE_DESTINATION };
 	struct mig m = { 0 };
+	struct bitmap_map map = { 0 };
 	struct out_file out = { .fd = -1 };
 	const char *listen_addr = NULL, *out_path = NULL;
 	char err[256], host[256], port[8];
@@ -218,6 +238,12 @@ int cmd_incoming(int argc, char **argv)
 				return usage_error("incoming", "--timeout: %s",
 						   err);
 			break;
+		case OPT_BITMAP_MAP:
+			if (parse_bitmap_map(optarg, &map, err, sizeof(err)))
+				return usage_error("incoming",
+						   "--bitmap-map: %s", err);
+			p.bitmap_map = &map;
+			break;
 		case OPT_JSON:
 			m.json = true;
 			break;
@@ -245,6 +271,9 @@ int cmd_incoming(int argc, char **argv)
 	if (timeout_s)
 		accept_timeout_ms = (int)timeout_s * 1000;
 	out_set_json(m.json);
+	if (map.n && !(p.caps & (1U << PCMIG_CAP_POSTCOPY_BITMAPS)))
+		error("warning: --bitmap-map has no effect without "
+		      "--caps postcopy-bitmaps");
 
 	if (out_path) {
 		ret = out_open(&out, out_path);

@@ -18,7 +18,8 @@
 static const char help[] =
 	"Usage: pcmigd migrate --to ADDR:PORT [--caps LIST] [--max-bandwidth N]\n"
 	"                      [--downtime-limit MS] [--max-postcopy-bandwidth N]\n"
-	"                      [--device-state FILE] [--timeout SEC] [--json] [-v]\n"
+	"                      [--device-state FILE] [--bitmap-map SRC:DST]...\n"
+	"                      [--timeout SEC] [--json] [-v]\n"
 	"\n"
 	"Migrate to a host where 'pcmigd incoming' waits.  pcmigd connects to\n"
 	"ADDR:PORT and negotiates with the peer: both sides must speak the same\n"
@@ -51,27 +52,43 @@ static const char help[] =
 	"                      bytes/s as above\n"
 	"  --device-state FILE the VMM's device-state blob, sent before the\n"
 	"                      destination CPUs start (at most 16 MiB)\n"
+	"  --bitmap-map SRC:DST\n"
+	"                      migrate the dirty bitmaps of block node SRC (a\n"
+	"                      pcmig dm target) under the node name DST, like\n"
+	"                      QEMU's block-bitmap-mapping; repeat it for each\n"
+	"                      node (at most 64, one to one).  With a mapping,\n"
+	"                      only mapped nodes' bitmaps are sent, the others\n"
+	"                      are skipped; without one, every node's bitmaps go\n"
+	"                      under their own names.  Needs --caps\n"
+	"                      postcopy-bitmaps\n"
 	"  --timeout SEC       bound on connecting and on the negotiation\n"
 	"                      (default: 10)\n"
 	"  --json              print the final session as one JSON object (keys\n"
-	"                      as 'status --json', plus \"peer\": the\n"
-	"                      destination's hello); other messages go to stderr\n"
+	"                      as 'status --json', plus \"bitmaps\": what became\n"
+	"                      of each bitmap, and \"peer\": the destination's\n"
+	"                      hello); other messages go to stderr\n"
 	"  -v, --verbose       show both sides' negotiated parameters\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"On a terminal the progress is one line updated in place; otherwise one\n"
 	"line per phase change and at most one progress line per second.\n"
+	"At the end, before the summary, one line per dirty bitmap of the\n"
+	"migration, e.g. \"bitmap vda/inc1: done\" or \"bitmap vdb/b: skipped:\n"
+	"node is not in the bitmap mapping\" (states: pending, done, error,\n"
+	"dropped, skipped).  A bitmap that failed does not change the exit status.\n"
 	"\n"
 	EXIT_STATUS_HELP
 	"\n"
 	"Examples:\n"
 	"  pcmigd migrate --to 127.0.1.2:4444 --max-bandwidth 100M\n"
 	"  pcmigd migrate --to [::1]:4444 --caps postcopy-ram,postcopy-bitmaps \\\n"
-	"                 --device-state vm.devstate --downtime-limit 100 --json\n";
+	"                 --device-state vm.devstate --downtime-limit 100 --json\n"
+	"  pcmigd migrate --to 192.0.2.2:4444 --caps postcopy-bitmaps \\\n"
+	"                 --bitmap-map vm0-vda:vm1-vda --bitmap-map vm0-vdb:vm1-vdb\n";
 
 enum {
 	OPT_TO = 256, OPT_CAPS, OPT_MAX_BW, OPT_DOWNTIME, OPT_MAX_PC_BW,
-	OPT_DEVSTATE, OPT_TIMEOUT, OPT_JSON,
+	OPT_DEVSTATE, OPT_TIMEOUT, OPT_JSON, OPT_BITMAP_MAP,
 };
 
 /* The whole blob in memory: it is at most PCMIG_DEVSTATE_MAX. */
@@ -134,6 +151,7 @@ int cmd_migrate(int argc, char **argv)
 		  OPT_MAX_PC_BW },
 		{ "device-state", required_argument, NULL, OPT_DEVSTATE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "bitmap-map", required_argument, NULL, OPT_BITMAP_MAP },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -141,6 +159,7 @@ int cmd_migrate(int argc, char **argv)
 	};
 	struct session_params p = { .role = PCMIG_ROLE_SOURCE };
 	struct mig m = { 0 };
+	struct bitmap_map map = { 0 };
 	const char *to = NULL, *devstate_path = NULL;
 	uint32_t timeout_s = MIG_DEFAULT_TIMEOUT_S;
 	struct pcmig_session s;
@@ -191,6 +210,12 @@ int cmd_migrate(int argc, char **argv)
 				return usage_error("migrate", "--timeout: %s",
 						   err);
 			break;
+		case OPT_BITMAP_MAP:
+			if (parse_bitmap_map(optarg, &map, err, sizeof(err)))
+				return usage_error("migrate",
+						   "--bitmap-map: %s", err);
+			p.bitmap_map = &map;
+			break;
 		case OPT_JSON:
 			m.json = true;
 			break;
@@ -217,6 +242,9 @@ int cmd_migrate(int argc, char **argv)
 				   "--to: need both an address and a port");
 	m.timeout_ms = (int)timeout_s * 1000;
 	out_set_json(m.json);
+	if (map.n && !(p.caps & (1U << PCMIG_CAP_POSTCOPY_BITMAPS)))
+		error("warning: --bitmap-map has no effect without "
+		      "--caps postcopy-bitmaps");
 
 	/* Everything that can fail locally fails before the peer is bothered. */
 	if (devstate_path) {

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bitmap.h"
 #include "follow.h"
 #include "json.h"
 #include "mig.h"
@@ -143,11 +146,36 @@ static void peer_json(struct json *j, const struct hello *h)
 	json_obj_end(j);
 }
 
+/*
+ * What became of each dirty bitmap (SESSION_BITMAPS).  The session still
+ * exists: it lives as long as m->req.  false when the report could not be
+ * read (said on stderr, except for a module without the request, which
+ * has no bitmaps to report); the outcome of the migration stands.
+ */
+static bool get_bitmaps(struct mig *m, uint32_t id,
+			struct pcmig_session_bitmap **v, size_t *n)
+{
+	int ret = op_session_bitmaps(&m->req, id, v, n);
+
+	if (!ret)
+		return true;
+	*v = NULL;
+	*n = 0;
+	if (ret != -EOPNOTSUPP)
+		pcnl_fail(&m->req, "SESSION_BITMAPS (bitmap report)", ret);
+	return false;
+}
+
 int mig_report(struct mig *m, const struct pcmig_session *s)
 {
 	int ret = s->phase == PCMIG_PHASE_COMPLETED ? EXIT_OK : EXIT_MIGRATION;
-	char line[PCMIG_REASON_MAX + 160];
+	char line[SESSION_BITMAP_LINE_MAX];
+	struct pcmig_session_bitmap *bm;
+	size_t nbm;
+	bool have_bm;
 
+	/* A failed bitmap is reported, not an exit status: see pcmigd.rst. */
+	have_bm = get_bitmaps(m, s->id, &bm, &nbm);
 	if (m->json) {
 		struct json j;
 
@@ -155,10 +183,18 @@ int mig_report(struct mig *m, const struct pcmig_session *s)
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
 		session_json_members(&j, s);
+		if (have_bm)
+			session_bitmaps_json(&j, "bitmaps", bm, nbm);
 		peer_json(&j, &m->peer);
 		json_obj_end(&j);
 		json_done(&j);
+	} else {
+		for (size_t i = 0; i < nbm; i++) {
+			session_bitmap_line(&bm[i], line, sizeof(line));
+			info("%s", line);
+		}
 	}
+	free(bm);
 	progress_summary(s, line, sizeof(line));
 	if (ret)
 		error("%s", line);

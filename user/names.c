@@ -36,6 +36,14 @@ static const char *const events[] = {
 	[PCMIG_EVENT_DESTROYED] = "destroyed",
 };
 
+static const char *const bitmap_states[] = {
+	[PCMIG_BITMAP_PENDING] = "pending",
+	[PCMIG_BITMAP_DONE] = "done",
+	[PCMIG_BITMAP_ERROR] = "error",
+	[PCMIG_BITMAP_DROPPED] = "dropped",
+	[PCMIG_BITMAP_SKIPPED] = "skipped",
+};
+
 static const char *lookup(const char *const *tab, size_t n, uint32_t v)
 {
 	return v < n ? tab[v] : NULL;
@@ -59,6 +67,17 @@ const char *phase_name(uint32_t phase)
 const char *event_name(uint32_t event)
 {
 	return lookup(events, ARRAY_SIZE(events), event);
+}
+
+const char *bitmap_state_name(uint32_t state)
+{
+	return lookup(bitmap_states, ARRAY_SIZE(bitmap_states), state);
+}
+
+int bitmap_state_failed(uint32_t state)
+{
+	return state == PCMIG_BITMAP_ERROR || state == PCMIG_BITMAP_DROPPED ||
+	       state == PCMIG_BITMAP_SKIPPED;
 }
 
 int cap_from_name(const char *name, size_t len)

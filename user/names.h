@@ -11,6 +11,11 @@ const char *cap_name(unsigned int bit);
 const char *role_name(uint32_t role);
 const char *phase_name(uint32_t phase);
 const char *event_name(uint32_t event);
+/* enum pcmig_bitmap_state: "pending", "done", "error", "dropped", ... */
+const char *bitmap_state_name(uint32_t state);
+
+/* Error, dropped or skipped: counted in PCMIG_STAT_BITMAPS_FAILED. */
+int bitmap_state_failed(uint32_t state);
 
 /* -1 if unknown. */
 int cap_from_name(const char *name, size_t len);

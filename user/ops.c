@@ -28,6 +28,19 @@ int op_get_info(struct pcnl *nl, struct pcmig_info *info)
 	return pcnl_request(nl, msg, on_info, info);
 }
 
+int put_bitmap_map(struct nl_msg *msg, const struct bitmap_map *m)
+{
+	for (unsigned int i = 0; m && i < m->n; i++) {
+		struct nlattr *nest = nla_nest_start(msg, PCMIG_A_BITMAP_MAP);
+
+		if (!nest || nla_put_string(msg, PCMIG_A_NODE, m->v[i].src) ||
+		    nla_put_string(msg, PCMIG_A_NODE_DST, m->v[i].dst))
+			return -EMSGSIZE;
+		nla_nest_end(msg, nest);
+	}
+	return 0;
+}
+
 int op_session_new(struct pcnl *nl, const struct session_params *p,
 		   struct pcmig_session *out)
 {
@@ -43,7 +56,8 @@ int op_session_new(struct pcnl *nl, const struct session_params *p,
 	     nla_put_u32(msg, PCMIG_A_DOWNTIME_LIMIT, p->downtime_limit)) ||
 	    (p->has_max_postcopy_bandwidth &&
 	     nla_put_u64(msg, PCMIG_A_MAX_POSTCOPY_BANDWIDTH,
-			 p->max_postcopy_bandwidth))) {
+			 p->max_postcopy_bandwidth)) ||
+	    put_bitmap_map(msg, p->bitmap_map)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "nl.h"
+#include "opts.h"
 #include "session.h"
 
 struct session_params {
@@ -21,7 +22,15 @@ struct session_params {
 	uint64_t max_bandwidth;
 	uint32_t downtime_limit;
 	uint64_t max_postcopy_bandwidth;
+	/* Node mappings for bitmap migration; NULL or empty: none sent. */
+	const struct bitmap_map *bitmap_map;
 };
+
+/*
+ * One PCMIG_A_BITMAP_MAP nest (PCMIG_A_NODE, PCMIG_A_NODE_DST) per
+ * mapping of m, in order.  0 or -EMSGSIZE.
+ */
+int put_bitmap_map(struct nl_msg *msg, const struct bitmap_map *m);
 
 int op_get_info(struct pcnl *nl, struct pcmig_info *info);
 int op_session_new(struct pcnl *nl, const struct session_params *p,

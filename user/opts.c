@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -126,5 +127,63 @@ int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out,
 		return -ERANGE;
 	}
 	*out = (uint32_t)v;
+	return 0;
+}
+
+/* One side of SRC:DST, len bytes long; 0 or -EINVAL with err set. */
+static int map_name(const char *s, size_t len, const char *side, char *err,
+		    size_t errlen)
+{
+	if (!len) {
+		snprintf(err, errlen, "'%.80s': empty %s node name", s, side);
+		return -EINVAL;
+	}
+	if (len > PCMIG_NAME_MAX) {
+		snprintf(err, errlen,
+			 "%s node name of %zu bytes, longer than %d bytes",
+			 side, len, PCMIG_NAME_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int parse_bitmap_map(const char *s, struct bitmap_map *m, char *err,
+		     size_t errlen)
+{
+	const char *colon = strchr(s, ':');
+	size_t slen, dlen;
+
+	if (!colon) {
+		snprintf(err, errlen,
+			 "'%.80s' is not SRC:DST (no ':')", s);
+		return -EINVAL;
+	}
+	slen = (size_t)(colon - s);
+	dlen = strlen(colon + 1);
+	if (map_name(s, slen, "source", err, errlen) ||
+	    map_name(s, dlen, "destination", err, errlen))
+		return -EINVAL;
+	for (unsigned int i = 0; i < m->n; i++) {
+		bool src = strlen(m->v[i].src) == slen &&
+			   !memcmp(m->v[i].src, s, slen);
+
+		if (src || !strcmp(m->v[i].dst, colon + 1)) {
+			snprintf(err, errlen,
+				 "'%.60s': node '%.*s' is already mapped on the %s side (mappings are one to one)",
+				 s, src ? (int)(slen < 60 ? slen : 60) : 60,
+				 src ? s : colon + 1,
+				 src ? "source" : "destination");
+			return -EINVAL;
+		}
+	}
+	if (m->n == PCMIG_BITMAP_MAP_MAX) {
+		snprintf(err, errlen, "more than %d mappings",
+			 PCMIG_BITMAP_MAP_MAX);
+		return -E2BIG;
+	}
+	memcpy(m->v[m->n].src, s, slen);
+	m->v[m->n].src[slen] = '\0';
+	memcpy(m->v[m->n].dst, colon + 1, dlen + 1);
+	m->n++;
 	return 0;
 }

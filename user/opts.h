@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/pcmig.h>
+
 /*
  * "100M", "1G", "512k", "64KiB", "1048576": an integer with an optional
  * K/M/G/T suffix (powers of 1024, case-insensitive, optionally followed by
@@ -22,5 +24,27 @@ int parse_caps(const char *s, uint32_t *out, char *err, size_t errlen);
 /* Plain decimal integer within [min, max], no suffix. */
 int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out,
 	      char *err, size_t errlen);
+
+/*
+ * Node mappings for the migration of dirty bitmaps (--bitmap-map SRC:DST,
+ * sent as PCMIG_A_BITMAP_MAP), in the order given.  SRC names a node on
+ * the source side, DST one on the destination side, on both hosts.
+ */
+struct bitmap_map {
+	unsigned int n;
+	struct {
+		char src[PCMIG_NAME_MAX + 1];
+		char dst[PCMIG_NAME_MAX + 1];
+	} v[PCMIG_BITMAP_MAP_MAX];
+};
+
+/*
+ * Adds "SRC:DST" to m, split at the first ':'.  Both names are 1 to
+ * PCMIG_NAME_MAX bytes, one to one: no node twice on either side, at most
+ * PCMIG_BITMAP_MAP_MAX mappings.  0, or -EINVAL/-E2BIG with the reason in
+ * err and m unchanged.
+ */
+int parse_bitmap_map(const char *s, struct bitmap_map *m, char *err,
+		     size_t errlen);
 
 #endif

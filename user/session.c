@@ -43,7 +43,16 @@ static const struct nla_policy stat_policy[PCMIG_STAT_MAX + 1] = {
 	[PCMIG_STAT_ELAPSED_MS] = { .type = NLA_U64 },
 	[PCMIG_STAT_DOWNTIME_MS] = { .type = NLA_U64 },
 	[PCMIG_STAT_EXPECTED_DOWNTIME_MS] = { .type = NLA_U64 },
+	[PCMIG_STAT_BITMAPS_DONE] = { .type = NLA_U32 },
+	[PCMIG_STAT_BITMAPS_FAILED] = { .type = NLA_U32 },
 };
+
+/* The counters among the stats; the others are u64. */
+static bool stat_is_u32(int stat)
+{
+	return stat == PCMIG_STAT_PASSES || stat == PCMIG_STAT_BITMAPS_DONE ||
+	       stat == PCMIG_STAT_BITMAPS_FAILED;
+}
 
 /* 32-bit presence masks must cover every attribute. */
 _Static_assert(PCMIG_A_MAX < 32 && PCMIG_STAT_MAX < 32, "presence masks");
@@ -58,8 +67,8 @@ static int parse_stats(struct nlattr *nest, struct pcmig_session *s)
 		if (!tb[i])
 			continue;
 		s->stats_has |= 1U << i;
-		s->stats[i] = i == PCMIG_STAT_PASSES ? nla_get_u32(tb[i]) :
-						     nla_get_u64(tb[i]);
+		s->stats[i] = stat_is_u32(i) ? nla_get_u32(tb[i]) :
+					       nla_get_u64(tb[i]);
 	}
 	return 0;
 }
@@ -198,6 +207,12 @@ void session_print(FILE *f, const struct pcmig_session *s)
 	print_stat_ms(f, s, PCMIG_STAT_DOWNTIME_MS, "downtime:");
 	print_stat_ms(f, s, PCMIG_STAT_EXPECTED_DOWNTIME_MS,
 		      "expected-downtime:");
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_BITMAPS_DONE))
+		fprintf(f, "  %-23s %" PRIu64 "\n", "bitmaps-done:",
+			s->stats[PCMIG_STAT_BITMAPS_DONE]);
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_BITMAPS_FAILED))
+		fprintf(f, "  %-23s %" PRIu64 "\n", "bitmaps-failed:",
+			s->stats[PCMIG_STAT_BITMAPS_FAILED]);
 }
 
 static const char *const stat_keys[PCMIG_STAT_MAX + 1] = {
@@ -209,6 +224,8 @@ static const char *const stat_keys[PCMIG_STAT_MAX + 1] = {
 	[PCMIG_STAT_ELAPSED_MS] = "elapsed_ms",
 	[PCMIG_STAT_DOWNTIME_MS] = "downtime_ms",
 	[PCMIG_STAT_EXPECTED_DOWNTIME_MS] = "expected_downtime_ms",
+	[PCMIG_STAT_BITMAPS_DONE] = "bitmaps_done",
+	[PCMIG_STAT_BITMAPS_FAILED] = "bitmaps_failed",
 };
 
 void session_json_members(struct json *j, const struct pcmig_session *s)

@@ -12,6 +12,9 @@
 #include <linux/pcmig.h>
 
 #include "bitmap.h"
+#include "names.h"
+#include "nl.h"
+#include "ops.h"
 #include "tap.h"
 
 static void gran_ok(const char *s, uint32_t want)
@@ -232,10 +235,233 @@ static void test_render(void)
 	free(out);
 }
 
+static struct nl_msg *session_bitmap_reply(int skip, bool optional)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	genlmsg_put(msg, 0, 0, 42, 0, NLM_F_MULTI, PCMIG_CMD_SESSION_BITMAPS,
+		    1);
+	if (skip != PCMIG_A_SESSION_ID)
+		nla_put_u32(msg, PCMIG_A_SESSION_ID, 7);
+	if (skip != PCMIG_A_NODE)
+		nla_put_string(msg, PCMIG_A_NODE, "disk0");
+	if (skip != PCMIG_A_BITMAP)
+		nla_put_string(msg, PCMIG_A_BITMAP, "b2");
+	if (skip != PCMIG_A_BITMAP_STATE)
+		nla_put_u32(msg, PCMIG_A_BITMAP_STATE, PCMIG_BITMAP_ERROR);
+	if (optional) {
+		nla_put_u32(msg, PCMIG_A_GRANULARITY, 65536);
+		nla_put_u8(msg, PCMIG_A_ENABLED, 1);
+		put_u64_padded(msg, PCMIG_A_NODE_SIZE, 64ULL << 20);
+		nla_put_string(msg, PCMIG_A_REASON,
+			       "granularity differs: 4096 bytes here, 65536 in the stream");
+	}
+	nla_put_u32(msg, PCMIG_A_MAX + 3, 7);
+	return msg;
+}
+
+static void test_session_replies(void)
+{
+	static const int required[] = {
+		PCMIG_A_SESSION_ID, PCMIG_A_NODE, PCMIG_A_BITMAP,
+		PCMIG_A_BITMAP_STATE,
+	};
+	struct nl_msg *msg = session_bitmap_reply(-1, true);
+	struct pcmig_session_bitmap b;
+	bool all = true;
+
+	tap_ok(!session_bitmap_from_msg(msg, &b) && !strcmp(b.node, "disk0") &&
+	       !strcmp(b.name, "b2") && b.state == PCMIG_BITMAP_ERROR &&
+	       b.has_granularity && b.granularity == 65536 &&
+	       b.has_enabled && b.enabled && b.has_node_size &&
+	       b.node_size == 64ULL << 20 &&
+	       !strcmp(b.reason, "granularity differs: 4096 bytes here, 65536 in the stream"),
+	       "SESSION_BITMAPS entry parsed (every attribute)");
+	nlmsg_free(msg);
+
+	msg = session_bitmap_reply(-1, false);
+	tap_ok(!session_bitmap_from_msg(msg, &b) && !b.has_granularity &&
+	       !b.has_enabled && !b.has_node_size && !b.reason[0],
+	       "SESSION_BITMAPS entry parsed (required attributes only)");
+	nlmsg_free(msg);
+
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		msg = session_bitmap_reply(required[i], true);
+		all = all && session_bitmap_from_msg(msg, &b) == -EBADMSG;
+		nlmsg_free(msg);
+	}
+	tap_ok(all, "SESSION_BITMAPS entry without a required attribute is malformed");
+
+	msg = nlmsg_alloc();
+	genlmsg_put(msg, 0, 0, 42, 0, 0, PCMIG_CMD_SESSION_BITMAPS, 1);
+	nla_put_u32(msg, PCMIG_A_SESSION_ID, 7);
+	nla_put_string(msg, PCMIG_A_NODE, "disk0");
+	nla_put_string(msg, PCMIG_A_BITMAP, "b");
+	nla_put_u8(msg, PCMIG_A_BITMAP_STATE, 2);	/* u32 expected */
+	tap_ok(session_bitmap_from_msg(msg, &b) == -EBADMSG,
+	       "SESSION_BITMAPS entry with a short BITMAP_STATE is malformed");
+	nlmsg_free(msg);
+}
+
+static void test_state_names(void)
+{
+	tap_ok(!strcmp(bitmap_state_name(PCMIG_BITMAP_PENDING), "pending") &&
+	       !strcmp(bitmap_state_name(PCMIG_BITMAP_DONE), "done") &&
+	       !strcmp(bitmap_state_name(PCMIG_BITMAP_ERROR), "error") &&
+	       !strcmp(bitmap_state_name(PCMIG_BITMAP_DROPPED), "dropped") &&
+	       !strcmp(bitmap_state_name(PCMIG_BITMAP_SKIPPED), "skipped") &&
+	       !bitmap_state_name(0) &&
+	       !bitmap_state_name(PCMIG_BITMAP_SKIPPED + 1),
+	       "bitmap state names; none for unknown values");
+	tap_ok(!bitmap_state_failed(PCMIG_BITMAP_PENDING) &&
+	       !bitmap_state_failed(PCMIG_BITMAP_DONE) &&
+	       bitmap_state_failed(PCMIG_BITMAP_ERROR) &&
+	       bitmap_state_failed(PCMIG_BITMAP_DROPPED) &&
+	       bitmap_state_failed(PCMIG_BITMAP_SKIPPED),
+	       "error, dropped and skipped count as failed");
+}
+
+static void line_is(const struct pcmig_session_bitmap *b, const char *want,
+		    const char *what)
+{
+	char line[SESSION_BITMAP_LINE_MAX];
+
+	session_bitmap_line(b, line, sizeof(line));
+	if (!tap_ok(!strcmp(line, want), "bitmap line: %s", what))
+		tap_diag("got '%s'", line);
+}
+
+static void test_session_render(void)
+{
+	struct pcmig_session_bitmap v[3] = {
+		{ .node = "disk0", .name = "b1", .state = PCMIG_BITMAP_DONE,
+		  .has_granularity = true, .granularity = 65536,
+		  .has_enabled = true, .enabled = false,
+		  .has_node_size = true, .node_size = 1ULL << 30,
+		  .reason = "created" },
+		{ .node = "disk0", .name = "b\n3", .state = PCMIG_BITMAP_DROPPED,
+		  .reason = "stream ended before it was complete: dropped" },
+		{ .node = "s4b", .name = "y", .state = 9 },
+	};
+	struct pcmig_session_bitmap b = v[0];
+	char *out = NULL, line[16];
+	size_t len;
+	struct json j;
+	FILE *f;
+
+	line_is(&v[0], "bitmap disk0/b1: done (created)", "done, reason in parentheses");
+	b.state = PCMIG_BITMAP_ERROR;
+	snprintf(b.reason, sizeof(b.reason),
+		 "granularity differs: 4096 bytes here, 65536 in the stream");
+	line_is(&b,
+		"bitmap disk0/b1: error: granularity differs: "
+		"4096 bytes here, 65536 in the stream",
+		"error, reason after a colon");
+	line_is(&v[1],
+		"bitmap disk0/b?3: dropped: "
+		"stream ended before it was complete: dropped",
+		"dropped; control characters shown as '?'");
+	b.state = PCMIG_BITMAP_SKIPPED;
+	snprintf(b.reason, sizeof(b.reason), "node is not in the bitmap mapping");
+	line_is(&b, "bitmap disk0/b1: skipped: node is not in the bitmap mapping",
+		"skipped");
+	b.state = PCMIG_BITMAP_PENDING;
+	b.reason[0] = '\0';
+	line_is(&b, "bitmap disk0/b1: pending", "pending without a reason");
+	line_is(&v[2], "bitmap s4b/y: 9", "unknown state as a number");
+	session_bitmap_line(&v[0], line, sizeof(line));
+	tap_ok(!strcmp(line, "bitmap disk0/b1"), "bitmap line: cut to the buffer");
+
+	f = open_memstream(&out, &len);
+	json_init(&j, f);
+	json_obj_begin(&j, NULL);
+	session_bitmaps_json(&j, "bitmaps", v, 3);
+	session_bitmaps_json(&j, "none", v, 0);
+	json_obj_end(&j);
+	json_done(&j);
+	fclose(f);
+	if (!tap_ok(!strcmp(out,
+			    "{\"bitmaps\":["
+			    "{\"node\":\"disk0\",\"bitmap\":\"b1\",\"state\":\"done\","
+			    "\"granularity\":65536,\"enabled\":false,"
+			    "\"node_size\":1073741824,\"reason\":\"created\"},"
+			    "{\"node\":\"disk0\",\"bitmap\":\"b\\n3\",\"state\":\"dropped\","
+			    "\"reason\":\"stream ended before it was complete: dropped\"},"
+			    "{\"node\":\"s4b\",\"bitmap\":\"y\",\"state\":\"9\"}],"
+			    "\"none\":[]}\n"),
+		    "session bitmaps JSON: absent fields omitted"))
+		tap_diag("got %s", out);
+	free(out);
+}
+
+/* The nests SESSION_NEW carries, read back as the kernel would. */
+static void test_map_nests(void)
+{
+	static const struct nla_policy pol[PCMIG_A_MAX + 1] = {
+		[PCMIG_A_NODE] = { .type = NLA_STRING },
+		[PCMIG_A_NODE_DST] = { .type = NLA_STRING },
+	};
+	static struct bitmap_map m;
+	struct pcnl nl = { .family = 42 };
+	struct nlattr *a, *tb[PCMIG_A_MAX + 1];
+	struct nl_msg *msg;
+	char err[256], name[PCMIG_NAME_MAX + 1];
+	unsigned int i = 0;
+	bool all = true;
+	int rem;
+
+	memset(&m, 0, sizeof(m));
+	parse_bitmap_map("s1:d1", &m, err, sizeof(err));
+	parse_bitmap_map("s2:d:2", &m, err, sizeof(err));
+	msg = pcnl_msg(&nl, PCMIG_CMD_SESSION_NEW, 0);
+	tap_ok(!put_bitmap_map(msg, &m) && !put_bitmap_map(msg, NULL),
+	       "bitmap-map nests built");
+	nlmsg_for_each_attr(a, nlmsg_hdr(msg), GENL_HDRLEN, rem) {
+		if (nla_type(a) != PCMIG_A_BITMAP_MAP)
+			continue;
+		all = all && i < m.n &&
+		      !nla_parse_nested(tb, PCMIG_A_MAX, a,
+					(struct nla_policy *)pol) &&
+		      tb[PCMIG_A_NODE] && tb[PCMIG_A_NODE_DST] &&
+		      !strcmp(nla_get_string(tb[PCMIG_A_NODE]), m.v[i].src) &&
+		      !strcmp(nla_get_string(tb[PCMIG_A_NODE_DST]), m.v[i].dst);
+		i++;
+	}
+	tap_ok(all && i == 2, "one BITMAP_MAP nest per mapping, in order");
+	nlmsg_free(msg);
+
+	/* The largest mapping the module takes fits one request. */
+	memset(&m, 0, sizeof(m));
+	memset(name, 'n', sizeof(name));
+	name[PCMIG_NAME_MAX] = '\0';
+	for (i = 0; i < PCMIG_BITMAP_MAP_MAX; i++) {
+		char arg[2 * PCMIG_NAME_MAX + 2];
+
+		snprintf(name, 4, "%03u", i);
+		name[3] = 'n';
+		snprintf(arg, sizeof(arg), "%s:%s", name, name);
+		all = all && !parse_bitmap_map(arg, &m, err, sizeof(err));
+	}
+	msg = pcnl_msg(&nl, PCMIG_CMD_SESSION_NEW, 0);
+	tap_ok(all && m.n == PCMIG_BITMAP_MAP_MAX &&
+	       !nla_put_u32(msg, PCMIG_A_ROLE, PCMIG_ROLE_SOURCE) &&
+	       !nla_put_u32(msg, PCMIG_A_CAPS, PCMIG_CAPS_ALL) &&
+	       !nla_put_u64(msg, PCMIG_A_MAX_BANDWIDTH, 1) &&
+	       !nla_put_u32(msg, PCMIG_A_DOWNTIME_LIMIT, 1) &&
+	       !nla_put_u64(msg, PCMIG_A_MAX_POSTCOPY_BANDWIDTH, 1) &&
+	       !put_bitmap_map(msg, &m),
+	       "64 mappings of 255-byte names fit one SESSION_NEW");
+	nlmsg_free(msg);
+}
+
 void test_bitmap(void)
 {
 	test_values();
 	test_replies();
 	test_order();
 	test_render();
+	test_session_replies();
+	test_state_names();
+	test_session_render();
+	test_map_nests();
 }

@@ -123,6 +123,17 @@ void test_cli(void)
 		all = all && strstr(r.out, want);
 	}
 	tap_ok(all, "pcmigd bitmap --help lists every subcommand");
+	RUN(&r, "migrate", "--help");
+	tap_ok(strstr(r.out, "--bitmap-map SRC:DST") &&
+	       strstr(r.out, "block-bitmap-mapping"),
+	       "migrate --help explains --bitmap-map");
+	RUN(&r, "incoming", "--help");
+	tap_ok(strstr(r.out, "--bitmap-map SRC:DST") &&
+	       strstr(r.out, "block-bitmap-mapping"),
+	       "incoming --help explains --bitmap-map");
+	RUN(&r, "status", "--bitmaps", "--help");
+	tap_ok(r.status == 0 && strstr(r.out, "--bitmaps"),
+	       "status --help explains --bitmaps");
 	RUN(&r, "--version");
 	tap_ok(r.status == 0 && !strncmp(r.out, "pcmigd ", 7),
 	       "pcmigd --version");
@@ -143,6 +154,25 @@ void test_cli(void)
 	USAGE("migrate --device-state missing", "--device-state /nonexistent",
 	      "migrate", "--to", "127.0.0.1:1", "--device-state",
 	      "/nonexistent/file");
+	USAGE("migrate --bitmap-map without ':'",
+	      "--bitmap-map: 'nocolon' is not SRC:DST", "migrate", "--to",
+	      "127.0.0.1:1", "--bitmap-map", "nocolon");
+	USAGE("migrate --bitmap-map with an empty side",
+	      "--bitmap-map: ':d': empty source node name", "migrate",
+	      "--to", "127.0.0.1:1", "--bitmap-map", ":d");
+	USAGE("migrate --bitmap-map without value", "'--bitmap-map'",
+	      "migrate", "--to", "127.0.0.1:1", "--bitmap-map");
+	USAGE("incoming --bitmap-map with a node twice",
+	      "node 'a' is already mapped on the source side", "incoming",
+	      "--listen", ":0", "--bitmap-map", "a:b", "--bitmap-map", "a:c");
+	USAGE("incoming --bitmap-map destination twice",
+	      "node 'b' is already mapped on the destination side",
+	      "incoming", "--listen", ":0", "--bitmap-map", "a:b",
+	      "--bitmap-map", "c:b");
+	USAGE("incoming --bitmap-map with an empty destination",
+	      "empty destination node name", "incoming", "--listen", ":0",
+	      "--bitmap-map", "a:");
+	USAGE("status --frob", "'--frob'", "status", "--bitmaps", "--frob");
 	USAGE("incoming without --listen", "--listen ADDR:PORT is required",
 	      "incoming");
 	USAGE("incoming --device-state-out unwritable",
@@ -153,6 +183,12 @@ void test_cli(void)
 	USAGE("cancel with two SESSIONs", "unexpected argument '2'", "cancel",
 	      "1", "2");
 
+	memset(long_name, 'x', 258);
+	memcpy(long_name, "a:", 2);
+	long_name[258] = '\0';
+	USAGE("migrate --bitmap-map with a 256-byte DST",
+	      "destination node name of 256 bytes, longer than 255 bytes",
+	      "migrate", "--to", "127.0.0.1:1", "--bitmap-map", long_name);
 	USAGE("bitmap without subcommand", "missing subcommand", "bitmap");
 	USAGE("bitmap frob", "unknown subcommand 'frob'", "bitmap", "frob");
 	USAGE("bitmap --frob", "unknown option '--frob'", "bitmap", "--frob");
@@ -216,6 +252,13 @@ void test_cli(void)
 	RUN(&r, "bitmap", "dump", "vda", "b");
 	tap_ok(r.status == EXIT_ENV && !r.out[0],
 	       "bitmap dump of a missing node: exit 3, nothing on stdout");
+	RUN(&r, "status", "--bitmaps", "--json");
+	if (r.status == EXIT_ENV)
+		tap_ok(strstr(r.err, "pcmig module not loaded") != NULL,
+		       "status --bitmaps without the module: exit 3");
+	else
+		tap_ok(r.status == 0 && !strncmp(r.out, "{\"sessions\":[", 13),
+		       "status --bitmaps --json with the module loaded");
 	RUN(&r, "migrate", "--to", "127.0.0.1:9");
 	tap_ok(r.status == EXIT_ENV || r.status == EXIT_NET,
 	       "migrate checks the module before the network (exit %d)",

@@ -159,6 +159,8 @@ static struct nl_msg *session_msg(bool with_id)
 	nla_put_u64(msg, PCMIG_STAT_BYTES_SENT, 1ULL << 33);
 	nla_put_u32(msg, PCMIG_STAT_PASSES, 4);
 	nla_put_u64(msg, PCMIG_STAT_DOWNTIME_MS, 77);
+	nla_put_u32(msg, PCMIG_STAT_BITMAPS_DONE, 5);
+	nla_put_u32(msg, PCMIG_STAT_BITMAPS_FAILED, 2);
 	nla_nest_end(msg, nest);
 	/* An attribute from a newer module must be ignored. */
 	nla_put_u32(msg, PCMIG_A_MAX + 5, 1);
@@ -170,6 +172,7 @@ static void test_session(void)
 	struct nl_msg *msg = session_msg(true);
 	struct pcmig_session s;
 	struct pcmig_info info;
+	struct nlattr *nest;
 	char *out = NULL;
 	size_t len;
 	struct json j;
@@ -184,8 +187,10 @@ static void test_session(void)
 	       s.stats[PCMIG_STAT_BYTES_SENT] == 1ULL << 33 &&
 	       s.stats[PCMIG_STAT_PASSES] == 4 &&
 	       SESSION_HAS_STAT(&s, PCMIG_STAT_DOWNTIME_MS) &&
-	       !SESSION_HAS_STAT(&s, PCMIG_STAT_BYTES_RECEIVED),
-	       "session attributes parsed");
+	       !SESSION_HAS_STAT(&s, PCMIG_STAT_BYTES_RECEIVED) &&
+	       s.stats[PCMIG_STAT_BITMAPS_DONE] == 5 &&
+	       s.stats[PCMIG_STAT_BITMAPS_FAILED] == 2,
+	       "session attributes parsed (u32 bitmap counters included)");
 
 	f = open_memstream(&out, &len);
 	json_init(&j, f);
@@ -200,7 +205,8 @@ static void test_session(void)
 			    "\"postcopy_requested\":true,"
 			    "\"reason\":\"peer \\\"gone\\\"\","
 			    "\"stats\":{\"bytes_sent\":8589934592,\"passes\":4,"
-			    "\"downtime_ms\":77}}\n"),
+			    "\"downtime_ms\":77,\"bitmaps_done\":5,"
+			    "\"bitmaps_failed\":2}}\n"),
 		    "session JSON"))
 		tap_diag("got %s", out);
 	free(out);
@@ -212,6 +218,8 @@ static void test_session(void)
 	       strstr(out, "max-bandwidth:          100.0 MiB/s") &&
 	       strstr(out, "max-postcopy-bandwidth: unlimited") &&
 	       strstr(out, "passes:                 4") &&
+	       strstr(out, "bitmaps-done:           5\n") &&
+	       strstr(out, "bitmaps-failed:         2\n") &&
 	       !strstr(out, "bytes-received"),
 	       "session text shows what is present");
 	free(out);
@@ -228,6 +236,16 @@ static void test_session(void)
 	nla_put_u32(msg, PCMIG_A_MAX_BANDWIDTH, 5);	/* u64 expected */
 	tap_ok(session_from_msg(msg, &s) == -EBADMSG,
 	       "short u64 attribute is rejected by the policy");
+	nlmsg_free(msg);
+
+	msg = nlmsg_alloc();
+	genlmsg_put(msg, 0, 0, 42, 0, 0, PCMIG_CMD_SESSION_GET, 1);
+	nla_put_u32(msg, PCMIG_A_SESSION_ID, 3);
+	nest = nla_nest_start(msg, PCMIG_A_STATS);
+	nla_put_u8(msg, PCMIG_STAT_BITMAPS_DONE, 1);	/* u32 expected */
+	nla_nest_end(msg, nest);
+	tap_ok(session_from_msg(msg, &s) == -EBADMSG,
+	       "short bitmaps_done stat is rejected by the policy");
 	nlmsg_free(msg);
 
 	msg = nlmsg_alloc();
