@@ -146,6 +146,13 @@ int pcmig_bm_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 			if (!e)
 				return -ENOMEM;
 		}
+		if (e->held && (e->granularity != rx->bm.granularity ||
+				e->size != rx->bm.node_size ||
+				e->enabled != rx->bm.enabled)) {
+			pcmig_bm_let_go(e, true);
+			pcmig_bm_set_state(s, e, PCMIG_BITMAP_ERROR,
+					   "started unlike it was announced: dropped");
+		}
 		/* A bitmap sent twice: its first copy stands. */
 		s->bm.cur = e->state == PCMIG_BITMAP_PENDING ? e : NULL;
 		return 0;

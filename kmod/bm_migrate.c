@@ -48,6 +48,14 @@ const char *pcmig_bm_map_name(struct pcmig_session *s, const char *name)
 		if (!strcmp(m->src, name))
 			return m->dst;
 	}
+	/*
+	 * The same mapping given to both sides: the source already renamed
+	 * the node, so the stream carries a destination name.
+	 */
+	if (s->role == PCMIG_ROLE_DESTINATION)
+		for (i = 0; i < s->bm.nr_map; i++)
+			if (!strcmp(s->bm.map[i].dst, name))
+				return s->bm.map[i].dst;
 	return NULL;
 }
 

@@ -71,8 +71,9 @@ void pcmig_bm_set_map(struct pcmig_session *s, struct pcmig_bm_map *map,
 /*
  * The name node @name goes by on the other side of the mapping: on the
  * source, a local node's name in the stream; on the destination, the
- * local node a name in the stream means.  @name itself without a mapping,
- * NULL when the mapping does not name it.
+ * local node a name in the stream means (a mapping's source side, or its
+ * destination side when both hosts were given the same mapping).  @name
+ * itself without a mapping, NULL when the mapping does not name it.
  */
 const char *pcmig_bm_map_name(struct pcmig_session *s, const char *name);
 

@@ -296,72 +296,77 @@ static int parse_map_entry(const struct nlattr *attr, struct pcmig_bm_map *m,
 }
 
 /*
- * Every PCMIG_A_BITMAP_MAP of the request (the attribute repeats), as the
- * session's mapping.  One to one, as QEMU's block-bitmap-mapping is: no
- * node on either side twice.
+ * Every PCMIG_A_BITMAP_MAP of the request (the attribute repeats), into
+ * *@out (*@n entries; the caller frees it).  One to one, as QEMU's
+ * block-bitmap-mapping is: no node on either side twice.
  */
-static int apply_map(struct pcmig_session *s, struct genl_info *info)
+static int parse_map(struct genl_info *info, struct pcmig_bm_map **out,
+		     unsigned int *n)
 {
 	const struct nlattr *attr;
 	struct pcmig_bm_map *map;
-	unsigned int i, n = 0;
-	int rem, err = 0;
+	unsigned int i;
+	int rem, err;
 
 	map = kcalloc(PCMIG_BITMAP_MAP_MAX, sizeof(*map), GFP_KERNEL);
 	if (!map)
 		return -ENOMEM;
+	*n = 0;
 	nla_for_each_attr(attr, genlmsg_data(info->genlhdr),
 			  genlmsg_len(info->genlhdr), rem) {
 		if (nla_type(attr) != PCMIG_A_BITMAP_MAP)
 			continue;
-		if (n == PCMIG_BITMAP_MAP_MAX) {
+		if (*n == PCMIG_BITMAP_MAP_MAX) {
 			err = pcmig_nl_err(info->extack, attr, -E2BIG,
 					   "more than 64 bitmap-map entries");
 			goto out;
 		}
-		err = parse_map_entry(attr, &map[n], info->extack);
+		err = parse_map_entry(attr, &map[*n], info->extack);
 		if (err)
 			goto out;
-		for (i = 0; i < n; i++) {
-			if (!strcmp(map[i].src, map[n].src) ||
-			    !strcmp(map[i].dst, map[n].dst)) {
+		for (i = 0; i < *n; i++) {
+			if (!strcmp(map[i].src, map[*n].src) ||
+			    !strcmp(map[i].dst, map[*n].dst)) {
 				err = pcmig_nl_err(info->extack, attr, -EINVAL,
 						   "bitmap-map names a node twice");
 				goto out;
 			}
 		}
-		n++;
+		(*n)++;
 	}
-	pcmig_bm_set_map(s, map, n);
+	*out = map;
 	return 0;
 out:
 	kfree(map);
 	return err;
 }
 
-/* Apply caps and parameters; caller holds @s->lock. */
-static int apply_params(struct pcmig_session *s, struct genl_info *info)
+/*
+ * Apply caps and parameters, all or nothing; caller holds @s->lock.
+ * Bitmap migration reaches every pcmig node of the host, as the bitmap
+ * ops do: it needs CAP_NET_ADMIN in the initial user namespace, not just
+ * in the session's.
+ */
+static int apply_params(struct pcmig_session *s, struct sk_buff *skb,
+			struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
+	struct pcmig_bm_map *map = NULL;
+	unsigned int nr_map = 0;
 	int err;
 
-	if (a[PCMIG_A_CAPS]) {
-		if (s->phase != PCMIG_PHASE_SETUP) {
-			NL_SET_ERR_MSG_ATTR(info->extack, a[PCMIG_A_CAPS],
-					    "capabilities can only change before start");
-			return -EBUSY;
-		}
-		s->caps = nla_get_u32(a[PCMIG_A_CAPS]);
+	if ((a[PCMIG_A_CAPS] || a[PCMIG_A_BITMAP_MAP]) &&
+	    s->phase != PCMIG_PHASE_SETUP) {
+		NL_SET_ERR_MSG(info->extack,
+			       "capabilities and bitmap-map can only change before start");
+		return -EBUSY;
 	}
-	if (a[PCMIG_A_BITMAP_MAP]) {
-		if (s->phase != PCMIG_PHASE_SETUP) {
-			NL_SET_ERR_MSG_ATTR(info->extack, a[PCMIG_A_BITMAP_MAP],
-					    "bitmap-map can only change before start");
-			return -EBUSY;
-		}
-		err = apply_map(s, info);
-		if (err)
-			return err;
+	if (a[PCMIG_A_CAPS] &&
+	    nla_get_u32(a[PCMIG_A_CAPS]) & (1U << PCMIG_CAP_POSTCOPY_BITMAPS) &&
+	    !netlink_capable(skb, CAP_NET_ADMIN)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[PCMIG_A_CAPS],
+				    "postcopy-bitmaps needs CAP_NET_ADMIN in the initial user namespace");
+		return -EPERM;
 	}
 	if (pcmig_phase_ended(s->phase) &&
 	    (a[PCMIG_A_MAX_BANDWIDTH] || a[PCMIG_A_DOWNTIME_LIMIT] ||
@@ -369,6 +374,14 @@ static int apply_params(struct pcmig_session *s, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "session has ended");
 		return -EINVAL;
 	}
+	if (a[PCMIG_A_BITMAP_MAP]) {
+		err = parse_map(info, &map, &nr_map);
+		if (err)
+			return err;
+		pcmig_bm_set_map(s, map, nr_map);
+	}
+	if (a[PCMIG_A_CAPS])
+		s->caps = nla_get_u32(a[PCMIG_A_CAPS]);
 	/* Parameters may change while migrating; the worker re-reads them. */
 	if (a[PCMIG_A_MAX_BANDWIDTH])
 		WRITE_ONCE(s->max_bandwidth,
@@ -399,7 +412,7 @@ static int pcmig_session_new_doit(struct sk_buff *skb, struct genl_info *info)
 		return err;
 	}
 	mutex_lock(&s->lock);
-	err = apply_params(s, info);
+	err = apply_params(s, skb, info);
 	mutex_unlock(&s->lock);
 	if (!err)
 		err = reply_session(info, s, PCMIG_CMD_SESSION_NEW);
@@ -528,7 +541,7 @@ static int pcmig_session_set_doit(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	mutex_lock(&s->lock);
-	err = apply_params(s, info);
+	err = apply_params(s, skb, info);
 	mutex_unlock(&s->lock);
 	pcmig_session_put(s);
 	return err;

@@ -188,6 +188,18 @@ static bool peer_reason(struct pcmig_session *s, struct pcmig_rx *rx,
 	return false;
 }
 
+/*
+ * Failing in postcopy without postcopy-ram, the destination had all RAM
+ * and device state and runs on: the source must not resume the guest.
+ */
+static const char *moved_note(struct pcmig_session *s)
+{
+	if (READ_ONCE(s->phase) == PCMIG_PHASE_POSTCOPY &&
+	    !(s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))
+		return " (the destination has all other state and runs on: do not resume here)";
+	return "";
+}
+
 static void source_fail(struct pcmig_session *s, struct pcmig_rx *rx,
 			int err, const char *what)
 {
@@ -209,8 +221,8 @@ static void source_fail(struct pcmig_session *s, struct pcmig_rx *rx,
 				  "destination failed: %s", reason);
 		return;
 	}
-	pcmig_session_end(s, PCMIG_PHASE_FAILED, "%s: %s", what,
-			  pcmig_io_error(err));
+	pcmig_session_end(s, PCMIG_PHASE_FAILED, "%s: %s%s", what,
+			  pcmig_io_error(err), moved_note(s));
 }
 
 static int wait_return_path(struct pcmig_session *s, struct pcmig_rx *rx,
@@ -314,8 +326,15 @@ int pcmig_source_main(void *data)
 		err = save_sort(s, PCMIG_SORT_PRECOPY_ONLY);
 	if (!err)
 		err = save_sort(s, PCMIG_SORT_COMPATIBLE);
-	if (!err)
+	if (!err) {
 		err = announce_all(s);
+		if (err == -ENOMEM) {
+			pcmig_session_end(s, PCMIG_PHASE_FAILED,
+					  "announcing bitmaps: out of memory, or more than %u bitmaps",
+					  PCMIG_BM_ENTRIES_MAX);
+			return err;
+		}
+	}
 	if (!err && d == PCMIG_GO_STOP_COMPLETE)
 		d = decide_stopped(s);
 	if (!err && d == PCMIG_GO_STOP_POSTCOPY) {
