@@ -1,0 +1,420 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# pcmig-vmm, the reference VMM, and its guest program (user/vmm): the
+# digest is a pure function of the guest's parameters (same twice,
+# different seed differs, memslot layout and dirty-logging mode do not
+# matter), several vCPUs and slots, stop/resume and save + restore in a
+# new process mid-run end with the unmigrated digest, a restore with
+# another layout is refused showing both, peek, the infinite mode with
+# "finish", a plain Multiboot kernel's command line and memory map, the
+# dirty-log exactness test (bitmap and ring), and command-line errors.
+#
+# Needs /dev/kvm (the test VM loads kvm-amd); without it every case is
+# skipped.  Guest RAM stays small: KVM runs nested under TCG here.
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
+# shellcheck source=lib/tap.sh
+. "$HERE/lib/tap.sh"
+
+VMM=${PCMIG_VMM:-$ROOT/build/user/vmm/pcmig-vmm}
+GUEST=${PCMIG_GUEST:-$ROOT/build/user/vmm/pcmig-guest.elf}
+WORK=$(mktemp -d)
+NTESTS=19
+
+# Background VMMs of a case that failed half-way are killed after it (every
+# case runs in a subshell, so their pids go to a file).
+reap() {
+	local p
+	[ -f "$WORK/pids" ] || return 0
+	while read -r p; do
+		kill "$p" 2>/dev/null && echo "killed a leftover pcmig-vmm ($p)"
+	done <"$WORK/pids"
+	rm -f "$WORK/pids"
+}
+
+cleanup() {
+	reap >/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# run_case NAME FUNC: tap_run, with the time it took and leftovers reaped.
+timed() {
+	local t0=$SECONDS rc
+	"$@"
+	rc=$?
+	reap
+	echo "took $((SECONDS - t0)) s"
+	return "$rc"
+}
+run_case() { tap_run "$1" timed "$2"; }
+
+# The workload every migration case compares against.
+WL="seed=7 pages=1024 write_pct=60 iters=30000 burst=100"
+# ... paced so that it runs a few seconds and can be stopped mid-run.
+PACED="$WL pace=10000"
+
+# vmm ARGS...: run to completion, output in $WORK/out, status in RC.
+vmm() {
+	"$VMM" --timeout 120 "$@" >"$WORK/out" 2>"$WORK/err"
+	RC=$?
+}
+
+digest_of() { sed -n 's/^digest \(0x[0-9a-f]*\) .*/\1/p' "$1"; }
+
+# expect_rc WANT: complain with the output when RC differs.
+expect_rc() {
+	[ "$RC" -eq "$1" ] && return 0
+	echo "exit status $RC, want $1"
+	tail -n 5 "$WORK/out" "$WORK/err"
+	return 1
+}
+
+# The unmigrated digest of WL with N vCPUs (cached in a file: every case
+# runs in a subshell).
+ref_digest() {
+	local n=$1 f=$WORK/ref.$1
+	if [ ! -s "$f" ]; then
+		vmm --kernel "$GUEST" --vcpus "$n" --mem 16 --append "$WL"
+		expect_rc 0 >&2 || return 1
+		digest_of "$WORK/out" >"$f"
+	fi
+	[ -s "$f" ] && cat "$f"
+}
+
+# start_bg NAME ARGS...: pcmig-vmm in the background with a control
+# socket $WORK/NAME.sock, output in $WORK/NAME.out; waits for the socket.
+start_bg() {
+	local name=$1 i
+	shift
+	rm -f "$WORK/$name.sock"
+	"$VMM" --timeout 120 --control "$WORK/$name.sock" "$@" \
+		>"$WORK/$name.out" 2>"$WORK/$name.err" &
+	BG=$!
+	echo "$BG" >>"$WORK/pids"
+	for i in $(seq 100); do
+		[ -S "$WORK/$name.sock" ] && return 0
+		kill -0 "$BG" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "pcmig-vmm $name did not come up"
+	cat "$WORK/$name.err"
+	return 1
+}
+
+ctl() { local name=$1; shift; "$VMM" --ctl "$WORK/$name.sock" "$@"; }
+
+# iters of cpu 0 from a text status reply
+iters0() { ctl "$1" status | sed -n 's/.*| cpu 0 [a-z]* iters \([0-9]*\) .*/\1/p'; }
+
+# wait_iters NAME MIN: until cpu 0 did at least MIN operations.
+wait_iters() {
+	local i n
+	for i in $(seq 300); do
+		n=$(iters0 "$1")
+		[ -n "$n" ] && [ "$n" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "cpu 0 of $1 never reached $2 operations (last: ${n:-none})"
+	return 1
+}
+
+# wait_exit PID: its exit status in RC (bounded by --timeout).
+wait_exit() { wait "$1"; RC=$?; }
+
+# ---- cases -------------------------------------------------------------
+
+t_usage() {
+	local bad=0 args msg
+	while IFS='|' read -r args msg; do
+		# shellcheck disable=SC2086
+		"$VMM" $args >"$WORK/out" 2>"$WORK/err"
+		RC=$?
+		if [ "$RC" -ne 2 ] || ! grep -q -- "$msg" "$WORK/err"; then
+			echo "pcmig-vmm $args: exit $RC, stderr:"; cat "$WORK/err"
+			bad=1
+		fi
+	done <<EOF
+--vcpus 0 --kernel $GUEST|--vcpus: '0' is not a number in 1..16
+--vcpus x --kernel $GUEST|--vcpus: 'x' is not a number
+--mem 1 --kernel $GUEST|--mem: '1' is not a number in 2..3072
+--mem 8 --slots 8 --kernel $GUEST|every slot needs at least 2 MiB
+--dirty-ring 300 --kernel $GUEST|not a power of two
+--bogus|unrecognized option
+--vcpus 2|give exactly one of --kernel IMAGE and --restore FILE
+--kernel $GUEST --restore $WORK/x|give exactly one of
+--kernel $GUEST extra|unexpected argument 'extra'
+--linger --kernel $GUEST|--linger needs --control
+EOF
+	"$VMM" --help >"$WORK/out" || { echo "--help failed"; bad=1; }
+	grep -q "^Exit status:" "$WORK/out" || { echo "--help lacks the exit status"; bad=1; }
+	return "$bad"
+}
+
+t_bad_inputs() {
+	vmm --kernel /nonexistent
+	expect_rc 4 || return 1
+	grep -q "/nonexistent: No such file" "$WORK/err" || { cat "$WORK/err"; return 1; }
+	head -c 20000 /dev/zero >"$WORK/zero.img"
+	vmm --kernel "$WORK/zero.img"
+	expect_rc 4 || return 1
+	grep -q "no Multiboot v1 header" "$WORK/err" || { cat "$WORK/err"; return 1; }
+	echo garbage >"$WORK/garbage.state"
+	vmm --restore "$WORK/garbage.state"
+	expect_rc 4 || return 1
+	grep -q "not a pcmig-vmm save file" "$WORK/err" || { cat "$WORK/err"; return 1; }
+	# a guest-side error: unknown parameter -> guest status 2 -> exit 1
+	vmm --kernel "$GUEST" --mem 8 --append "pages=10 colour=blue"
+	expect_rc 1 || return 1
+	grep -q "guest: bad parameter: colour=blue" "$WORK/out" || { cat "$WORK/out"; return 1; }
+}
+
+t_multiboot_echo() {
+	vmm --kernel "$GUEST" --mem 12 --slots 3 --append "mode=echo console=com1 hello world"
+	expect_rc 0 || return 1
+	local want
+	want=$(cat <<'EOF'
+cmdline: mode=echo console=com1 hello world
+mem_lower 639 KiB, mem_upper 3072 KiB
+mmap 0x0000000000000000 0x000000000009fc00 type 1
+mmap 0x000000000009fc00 0x0000000000000400 type 2
+mmap 0x00000000000f0000 0x0000000000010000 type 2
+mmap 0x0000000000100000 0x0000000000300000 type 1
+mmap 0x0000000000500000 0x0000000000400000 type 1
+mmap 0x0000000000900000 0x0000000000400000 type 1
+vcpus 1
+EOF
+)
+	if [ "$(grep -v '^result\|^cpu' "$WORK/out")" != "$want" ]; then
+		echo "guest saw:"; cat "$WORK/out"; echo "want:"; echo "$want"
+		return 1
+	fi
+}
+
+t_deterministic() {
+	local a b c
+	a=$(ref_digest 1) || return 1
+	vmm --kernel "$GUEST" --mem 16 --append "$WL"
+	expect_rc 0 || return 1
+	b=$(digest_of "$WORK/out")
+	vmm --kernel "$GUEST" --mem 16 --append "${WL/seed=7/seed=8}"
+	expect_rc 0 || return 1
+	c=$(digest_of "$WORK/out")
+	echo "seed 7: $a, again: $b, seed 8: $c"
+	[ -n "$a" ] && [ "$a" = "$b" ] && [ -n "$c" ] && [ "$a" != "$c" ]
+}
+
+t_vcpus() {
+	local one three again
+	one=$(ref_digest 1) || return 1
+	vmm --kernel "$GUEST" --vcpus 3 --mem 16 --append "$WL"
+	expect_rc 0 || return 1
+	three=$(digest_of "$WORK/out")
+	grep -c "^cpu [0-2] iters 30000 " "$WORK/out" | grep -qx 3 ||
+		{ echo "not every vCPU did 30000 operations:"; cat "$WORK/out"; return 1; }
+	grep -q "vcpus 3 " "$WORK/out" || { cat "$WORK/out"; return 1; }
+	vmm --kernel "$GUEST" --vcpus 3 --mem 16 --append "$WL"
+	again=$(digest_of "$WORK/out")
+	echo "1 vCPU: $one, 3 vCPUs: $three, again: $again"
+	[ -n "$three" ] && [ "$three" = "$again" ] && [ "$three" != "$one" ]
+}
+
+# The working set is addressed by page number, so the memslot layout
+# does not change the digest.
+t_slots() {
+	local ref d
+	ref=$(ref_digest 2) || return 1
+	vmm --kernel "$GUEST" --vcpus 2 --mem 16 --slots 5 --json --append "$WL"
+	expect_rc 0 || return 1
+	d=$(sed -n 's/.*"digest":"\(0x[0-9a-f]*\)".*/\1/p' "$WORK/out")
+	grep -q '"slots":5' "$WORK/out" || { echo "JSON: $(cat "$WORK/out")"; return 1; }
+	echo "1 slot: $ref, 5 slots: $d"
+	[ "$d" = "$ref" ]
+}
+
+t_dirty_modes() {
+	local ref b r rf
+	ref=$(ref_digest 2) || return 1
+	vmm --kernel "$GUEST" --vcpus 2 --mem 16 --slots 3 --dirty-log --append "$WL"
+	expect_rc 0 || return 1
+	b=$(digest_of "$WORK/out")
+	grep "^dirty" "$WORK/out"
+	vmm --kernel "$GUEST" --vcpus 2 --mem 16 --slots 3 --dirty-log --dirty-ring 256 --append "$WL"
+	expect_rc 0 || return 1
+	r=$(digest_of "$WORK/out")
+	grep "^dirty" "$WORK/out"
+	rf=$(sed -n 's/^dirty .* ring_full \([0-9]*\)$/\1/p' "$WORK/out")
+	echo "none: $ref, bitmap: $b, ring: $r (ring full $rf times)"
+	[ "$b" = "$ref" ] && [ "$r" = "$ref" ] && [ "${rf:-0}" -gt 0 ]
+}
+
+t_stop_resume() {
+	local ref n1 n2 d
+	ref=$(ref_digest 2) || return 1
+	start_bg sr --kernel "$GUEST" --vcpus 2 --mem 16 --slots 2 --append "$PACED" || return 1
+	wait_iters sr 500 || return 1
+	ctl sr stop | grep -qx "ok stopped" || return 1
+	ctl sr status | grep -q "^ok state stopped" || { ctl sr status; return 1; }
+	n1=$(iters0 sr)
+	sleep 1
+	n2=$(iters0 sr)
+	[ "$n1" = "$n2" ] || { echo "cpu 0 ran while stopped: $n1 -> $n2"; return 1; }
+	ctl sr --json status | grep -q '^{"ok":true,"state":"stopped"' || return 1
+	ctl sr resume | grep -qx "ok running" || return 1
+	wait_exit "$BG"
+	expect_rc 0 || { cat "$WORK/sr.out"; return 1; }
+	d=$(digest_of "$WORK/sr.out")
+	echo "stopped at $n1 operations; digest $d, unmigrated $ref"
+	[ "$d" = "$ref" ]
+}
+
+# save_restore NAME VCPUS SLOTS RING: stop mid-run, save, quit; a new
+# process restores the file and finishes with the unmigrated digest.
+save_restore() {
+	local name=$1 n=$2 slots=$3 ring=$4 ref d src
+	ref=$(ref_digest "$n") || return 1
+	# shellcheck disable=SC2086 # RING is a list of options
+	start_bg "$name" --kernel "$GUEST" --vcpus "$n" --mem 16 --slots "$slots" \
+		$ring --append "$PACED" || return 1
+	src=$BG
+	wait_iters "$name" 500 || return 1
+	ctl "$name" save "$WORK/$name.state" | grep -q "^error save: the VM is running" ||
+		{ echo "save while running was not refused"; return 1; }
+	ctl "$name" stop >/dev/null || return 1
+	ctl "$name" save "$WORK/$name.state" || return 1
+	ctl "$name" quit >/dev/null
+	wait_exit "$src"
+	expect_rc 5 || return 1
+	grep -q "^result stopped" "$WORK/$name.out" || { cat "$WORK/$name.out"; return 1; }
+	# shellcheck disable=SC2086
+	start_bg "$name-dst" --restore "$WORK/$name.state" --paused --vcpus "$n" --mem 16 \
+		--slots "$slots" $ring || return 1
+	ctl "$name-dst" status | grep -q "^ok state stopped" || return 1
+	[ "$(iters0 "$name-dst")" -ge 500 ] || { echo "restored VM lost its progress"; return 1; }
+	ctl "$name-dst" resume >/dev/null || return 1
+	wait_exit "$BG"
+	expect_rc 0 || { cat "$WORK/$name-dst.out" "$WORK/$name-dst.err"; return 1; }
+	d=$(digest_of "$WORK/$name-dst.out")
+	echo "restored digest $d, unmigrated $ref"
+	grep -c "^cpu [0-9]* iters 30000 " "$WORK/$name-dst.out" | grep -qx "$n" ||
+		{ cat "$WORK/$name-dst.out"; return 1; }
+	[ "$d" = "$ref" ]
+}
+
+t_save_restore_1() { save_restore sr1 1 1 ""; }
+t_save_restore_3() { save_restore sr3 3 3 ""; }
+t_save_restore_ring() { save_restore srr 2 2 "--dirty-log --dirty-ring 256"; }
+
+# --save-on-stop, through SIGTERM this time.
+t_save_on_stop() {
+	local ref d
+	ref=$(ref_digest 2) || return 1
+	start_bg sos --kernel "$GUEST" --vcpus 2 --mem 16 --save-on-stop "$WORK/sos.state" \
+		--append "$PACED" || return 1
+	wait_iters sos 1000 || return 1
+	kill -TERM "$BG"
+	wait_exit "$BG"
+	expect_rc 5 || return 1
+	[ -s "$WORK/sos.state" ] || { echo "no save file"; cat "$WORK/sos.err"; return 1; }
+	vmm --restore "$WORK/sos.state" --vcpus 2 --mem 16
+	expect_rc 0 || return 1
+	d=$(digest_of "$WORK/out")
+	echo "restored digest $d, unmigrated $ref"
+	[ "$d" = "$ref" ]
+}
+
+t_restore_mismatch() {
+	[ -s "$WORK/sr3.state" ] || { echo "no save file from the save/restore case"; return 1; }
+	vmm --restore "$WORK/sr3.state" --vcpus 3 --mem 32 --slots 3
+	expect_rc 4 || return 1
+	cat "$WORK/err"
+	grep -q "memory layout mismatch" "$WORK/err" &&
+	grep -q "saved: 3 vCPUs, 16 MiB in 3 slots: slot 0 0x0+5MiB, slot 1 0x600000+5MiB, slot 2 0xb00000+6MiB" "$WORK/err" &&
+	grep -q "this VM: 3 vCPUs, 32 MiB in 3 slots: slot 0 0x0+10MiB, slot 1 0xb00000+10MiB, slot 2 0x1500000+12MiB" "$WORK/err" || return 1
+	vmm --restore "$WORK/sr3.state" --vcpus 2 --mem 16 --slots 3
+	expect_rc 4 || return 1
+	grep -q "this VM: 2 vCPUs" "$WORK/err" || { cat "$WORK/err"; return 1; }
+}
+
+t_peek_finish() {
+	local v d
+	start_bg pk --kernel "$GUEST" --vcpus 2 --mem 16 --slots 2 \
+		--append "seed=3 pages=512 iters=0 burst=100 pace=5000" || return 1
+	wait_iters pk 500 || return 1
+	v=$(ctl pk peek 0x7000) || return 1
+	[ "$v" = "ok 0x47494d43504d4750" ] || { echo "peek 0x7000: $v"; return 1; }
+	ctl pk --json peek 0x7000 | grep -q '"value":"0x47494d43504d4750"' || return 1
+	# the hole before slot 1 and beyond the end are not RAM
+	ctl pk peek 0x800000 | grep -q "^error peek" || return 1
+	ctl pk peek 0x10000000 | grep -q "^error peek" || return 1
+	ctl pk frobnicate | grep -q "^error unknown command" || return 1
+	ctl pk finish | grep -q "^ok" || return 1
+	wait_exit "$BG"
+	expect_rc 0 || { cat "$WORK/pk.out"; return 1; }
+	d=$(digest_of "$WORK/pk.out")
+	echo "infinite mode finished on request, digest $d"
+	[ -n "$d" ]
+}
+
+t_linger() {
+	start_bg lg --kernel "$GUEST" --mem 8 --linger --append "pages=64 iters=1000" || return 1
+	local i
+	for i in $(seq 100); do
+		ctl lg status | grep -q "^ok state finished" && break
+		sleep 0.1
+	done
+	ctl lg --json status | grep -q '"state":"finished"' || { ctl lg status; return 1; }
+	ctl lg peek 0x7000 | grep -qx "ok 0x47494d43504d4750" || return 1
+	ctl lg quit >/dev/null
+	wait_exit "$BG"
+	expect_rc 0 || return 1
+}
+
+dirtytest() {
+	vmm --kernel "$GUEST" --mem 16 --slots 3 --dirty-test-rounds 24 --append mode=dirtytest "$@"
+	grep "^dirtytest" "$WORK/out"
+	expect_rc 0 || return 1
+	grep -q "^dirtytest rounds 24 .* missed 0 spurious 0 badval 0 " "$WORK/out"
+}
+
+t_dirtytest_bitmap() { dirtytest; }
+t_dirtytest_ring() { dirtytest --dirty-ring 4096; }
+
+t_json_result() {
+	vmm --kernel "$GUEST" --vcpus 2 --mem 8 --json --append "pages=64 iters=1000"
+	expect_rc 0 || return 1
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["result"]=="finished" and d["exit_code"]==0 and len(d["progress"])==2 and d["digest"].startswith("0x"), d' "$WORK/out"
+}
+
+# ---- main ----------------------------------------------------------------
+
+tap_plan $NTESTS
+if [ ! -c /dev/kvm ] || [ ! -x "$VMM" ] || [ ! -f "$GUEST" ]; then
+	why="no /dev/kvm"
+	[ -x "$VMM" ] || why="$VMM not built (make -C user)"
+	for i in $(seq $NTESTS); do tap_skip "vmm case $i" "$why"; done
+	tap_exit
+fi
+
+run_case "usage errors exit 2 with a message" t_usage
+run_case "bad kernel, bad save file, bad guest parameter" t_bad_inputs
+run_case "plain multiboot kernel: cmdline, mem_lower/upper, memory map (COM1)" t_multiboot_echo
+run_case "digest: same parameters same digest, other seed other digest" t_deterministic
+run_case "3 vCPUs: all report, digest deterministic" t_vcpus
+run_case "5 memslots give the 1-slot digest (JSON result)" t_slots
+run_case "dirty bitmap and dirty ring (ring full handled) keep the digest" t_dirty_modes
+run_case "stop/resume mid-run keeps the digest" t_stop_resume
+run_case "save + restore in a new process: 1 vCPU, 1 slot" t_save_restore_1
+run_case "save + restore in a new process: 3 vCPUs, 3 slots" t_save_restore_3
+run_case "save + restore with the dirty ring" t_save_restore_ring
+run_case "--save-on-stop on SIGTERM, restore finishes" t_save_on_stop
+run_case "restore with another layout refused, both layouts shown" t_restore_mismatch
+run_case "peek, errors, infinite mode ends on finish" t_peek_finish
+run_case "--linger: status finished, peek after the end" t_linger
+run_case "dirty-log exactness, bitmap" t_dirtytest_bitmap
+run_case "dirty-log exactness, dirty ring" t_dirtytest_ring
+run_case "--json result" t_json_result
+tap_run "no pcmig-vmm left running" bash -c "! pgrep -x pcmig-vmm"
+tap_exit
