@@ -56,7 +56,7 @@ migrate_once() {
 	start_incoming bench --caps postcopy-bitmaps --bitmap-map bench-src:bench-dst || return 1
 	in_src pcmigd migrate --to "$ADDR_DST:$PORT" --caps postcopy-bitmaps \
 		--bitmap-map bench-src:bench-dst --downtime-limit 2000000 --json \
-		>"$WORK/src.json"
+		>"$WORK/src.json" 2>"$WORK/src.err" || { cat "$WORK/src.err"; return 1; }
 	wait_dst || true
 	python3 -c '
 import json, sys
@@ -67,8 +67,8 @@ print(s["bytes_sent"], s["elapsed_ms"])' "$WORK/src.json"
 # pattern OFFSET:LENGTH...: a fresh bitmap on the source with these
 # ranges dirty; none on the destination (it is created there).
 pattern() {
-	pcmigd bitmap remove bench-src inc 2>/dev/null || true
-	pcmigd bitmap remove bench-dst inc 2>/dev/null || true
+	pcmigd bitmap remove bench-src inc >/dev/null 2>&1 || true
+	pcmigd bitmap remove bench-dst inc >/dev/null 2>&1 || true
 	pcmigd bitmap add bench-src inc --granularity $GRAN >/dev/null
 	for r in "$@"; do
 		blkdiscard -o "${r%:*}" -l "${r#*:}" /dev/mapper/bench-src
