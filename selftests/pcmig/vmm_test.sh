@@ -56,10 +56,37 @@ WL="seed=7 pages=1024 write_pct=60 iters=30000 burst=100"
 # ... paced so that it runs a few seconds and can be stopped mid-run.
 PACED="$WL pace=10000"
 
+# Where each thread of a pcmig-vmm that does not end is stuck.
+dump_stacks() {
+	local t
+	echo "pcmig-vmm $1 did not end; its threads:"
+	for t in /proc/"$1"/task/*; do
+		echo "$t $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan" 2>/dev/null)"
+		cat "$t/stack" 2>/dev/null
+	done
+	tail -n 5 "$WORK"/*.out "$WORK/out" 2>/dev/null
+}
+
+# wait_exit PID: its exit status in RC.  pcmig-vmm runs with --timeout
+# 120; should it not end anyway, its stacks are shown and it is killed.
+wait_exit() {
+	local i
+	for i in $(seq 1500); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		dump_stacks "$1"
+		kill -9 "$1"
+	fi
+	wait "$1"
+	RC=$?
+}
+
 # vmm ARGS...: run to completion, output in $WORK/out, status in RC.
 vmm() {
-	"$VMM" --timeout 120 "$@" >"$WORK/out" 2>"$WORK/err"
-	RC=$?
+	"$VMM" --timeout 120 "$@" >"$WORK/out" 2>"$WORK/err" &
+	wait_exit $!
 }
 
 digest_of() { sed -n 's/^digest \(0x[0-9a-f]*\) .*/\1/p' "$1"; }
@@ -121,8 +148,6 @@ wait_iters() {
 	return 1
 }
 
-# wait_exit PID: its exit status in RC (bounded by --timeout).
-wait_exit() { wait "$1"; RC=$?; }
 
 # ---- cases -------------------------------------------------------------
 

@@ -268,11 +268,28 @@ static void parse(int argc, char **argv, struct opts *o)
 		die(EXIT_USAGE, "--linger needs --control");
 }
 
+/* A vCPU that did not report its final counters (stopped, failed): take
+ * the live ones from guest memory. */
+static void live_counters(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nvcpus; i++) {
+		struct vcpu_guest *g = &vm->vcpu[i].g;
+		const uint64_t *p = g->live_gpa ? mem_hva(&vm->mem, g->live_gpa, 24) : NULL;
+
+		if (!g->progress_valid && p) {
+			g->iters = p[0];
+			g->writes = p[1];
+			g->reads = p[2];
+		}
+	}
+}
+
 static void print_result(struct vm *vm, const struct opts *o, const char *what, int code)
 {
 	FILE *f = stdout;
 	uint64_t status = 0;
 
+	live_counters(vm);
 	for (unsigned int i = 0; i < vm->nvcpus; i++)
 		if (vm->vcpu[i].g.status)
 			status = vm->vcpu[i].g.status;
