@@ -72,6 +72,16 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 	case PCMIG_RX_BM_COMPLETE:
 	case PCMIG_RX_BM_EOS:
 		return pcmig_bm_apply(s, act, arg, &c->rx, c->payload, &c->why);
+	case PCMIG_RX_RAM_LAYOUT:
+	case PCMIG_RX_RAM_PAGE:
+	case PCMIG_RX_RAM_ZERO:
+		return pcmig_ram_apply(s, act, arg, c->payload, &c->why);
+	case PCMIG_RX_EOS:
+		if (pcmig_vm_attached(&s->vm) && !c->rx.ram_layout) {
+			c->why = "stream ended without RAM for the attached VM";
+			return -EPROTO;
+		}
+		return 0;
 	case PCMIG_RX_CANCELLED:
 		c->payload[f->length] = '\0';
 		snprintf(c->reason, sizeof(c->reason), "%s", c->payload);
@@ -193,11 +203,20 @@ int pcmig_dest_main(void *data)
 				  "out of memory for the receive buffer");
 		return -ENOMEM;
 	}
+	err = pcmig_vm_attached(&c.s->vm) ?
+	      pcmig_vm_enter(&c.s->vm, &c.why) : 0;
+	if (err) {
+		pcmig_session_end(c.s, PCMIG_PHASE_FAILED, "VM: %s", c.why);
+		kvfree(c.payload);
+		return err;
+	}
 	err = dest_run(&c);
 	if (err)
 		dest_fail(&c, err);
 	else
 		pcmig_session_complete(c.s);
+	if (pcmig_vm_attached(&c.s->vm))
+		pcmig_vm_leave(&c.s->vm);
 	kvfree(c.payload);
 	return err;
 }

@@ -68,6 +68,11 @@ static const struct nla_policy pcmig_attach_policy[PCMIG_A_MAX + 1] = {
 	[PCMIG_A_SOCK_FD] = NLA_POLICY_FULL_RANGE(NLA_U32, &pcmig_fd_range),
 };
 
+static const struct nla_policy pcmig_vm_attach_policy[PCMIG_A_MAX + 1] = {
+	[PCMIG_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[PCMIG_A_VM_FD] = NLA_POLICY_FULL_RANGE(NLA_U32, &pcmig_fd_range),
+};
+
 static const struct nla_policy pcmig_devstate_policy[PCMIG_A_MAX + 1] = {
 	[PCMIG_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[PCMIG_A_OFFSET] = { .type = NLA_U64 },
@@ -158,7 +163,18 @@ static int put_stats(struct sk_buff *skb, struct pcmig_session *s)
 			      READ_ONCE(st->expected_downtime_ms),
 			      PCMIG_STAT_PAD) ||
 	    nla_put_u32(skb, PCMIG_STAT_BITMAPS_DONE, s->bm.done) ||
-	    nla_put_u32(skb, PCMIG_STAT_BITMAPS_FAILED, s->bm.failed)) {
+	    nla_put_u32(skb, PCMIG_STAT_BITMAPS_FAILED, s->bm.failed) ||
+	    (pcmig_vm_attached(&s->vm) &&
+	     (nla_put_u64_64bit(skb, PCMIG_STAT_PAGES_SENT,
+				READ_ONCE(st->pages_sent), PCMIG_STAT_PAD) ||
+	      nla_put_u64_64bit(skb, PCMIG_STAT_ZERO_PAGES,
+				READ_ONCE(st->zero_pages), PCMIG_STAT_PAD) ||
+	      nla_put_u64_64bit(skb, PCMIG_STAT_DIRTY_PAGES,
+				READ_ONCE(st->dirty_pages), PCMIG_STAT_PAD) ||
+	      nla_put_u64_64bit(skb, PCMIG_STAT_DIRTY_RATE,
+				READ_ONCE(st->dirty_rate), PCMIG_STAT_PAD) ||
+	      nla_put_u32(skb, PCMIG_STAT_NOT_CONVERGING,
+			  READ_ONCE(st->not_converging))))) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -187,6 +203,9 @@ static int fill_session(struct sk_buff *skb, struct pcmig_session *s,
 			      s->max_postcopy_bandwidth, PCMIG_A_PAD) ||
 	    nla_put_u64_64bit(skb, PCMIG_A_DEVSTATE_SIZE, s->dev.size,
 			      PCMIG_A_PAD) ||
+	    (pcmig_vm_attached(&s->vm) &&
+	     nla_put_u64_64bit(skb, PCMIG_A_RAM_SIZE,
+			       s->vm.pages * PCMIG_RAM_PAGE_SIZE, PCMIG_A_PAD)) ||
 	    (s->postcopy_requested &&
 	     nla_put_flag(skb, PCMIG_A_POSTCOPY_REQUESTED)) ||
 	    (s->reason[0] && nla_put_string(skb, PCMIG_A_REASON, s->reason)) ||
@@ -586,9 +605,13 @@ static int pcmig_devstate_put_doit(struct sk_buff *skb, struct genl_info *info)
 	if (s->role != PCMIG_ROLE_SOURCE) {
 		why = "device state is put on the source session";
 		err = -EINVAL;
-	} else if (s->phase != PCMIG_PHASE_SETUP) {
-		/* The worker reads the blob without the lock once started. */
-		why = "device state can only change before start";
+	} else if (s->phase != PCMIG_PHASE_SETUP &&
+		   !(s->stop_requested && !s->vm_stopped)) {
+		/*
+		 * The worker reads the blob without the lock once started,
+		 * except while it waits for the VMM to stop and put it.
+		 */
+		why = "device state can only change before start or after a stop request";
 		err = -EBUSY;
 	} else {
 		err = pcmig_devstate_append(&s->dev,
@@ -663,6 +686,56 @@ static int pcmig_devstate_get_dumpit(struct sk_buff *skb,
 	pcmig_session_put(s);
 	cb->args[0] = off;
 	return err ?: skb->len;
+}
+
+static int pcmig_vm_attach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct pcmig_session *s;
+	const char *why = NULL;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, PCMIG_A_VM_FD))
+		return -EINVAL;
+	s = session_of(info);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	mutex_lock(&s->lock);
+	if (s->phase != PCMIG_PHASE_SETUP) {
+		why = "a VM can only be attached before start";
+		err = -EBUSY;
+	} else if (pcmig_vm_attached(&s->vm)) {
+		why = "a VM is attached already";
+		err = -EBUSY;
+	} else {
+		err = pcmig_vm_attach(&s->vm,
+				      nla_get_u32(info->attrs[PCMIG_A_VM_FD]),
+				      &why);
+	}
+	mutex_unlock(&s->lock);
+	if (err)
+		pcmig_nl_err(info->extack, info->attrs[PCMIG_A_VM_FD], err, why);
+	pcmig_session_put(s);
+	return err;
+}
+
+static int pcmig_vm_stopped_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct pcmig_session *s = session_of(info);
+	int err = 0;
+
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	mutex_lock(&s->lock);
+	if (!s->stop_requested || pcmig_phase_ended(s->phase)) {
+		NL_SET_ERR_MSG(info->extack, "no stop request is pending");
+		err = -EINVAL;
+	} else {
+		WRITE_ONCE(s->vm_stopped, true);
+	}
+	mutex_unlock(&s->lock);
+	wake_up_all(&s->wq);
+	pcmig_session_put(s);
+	return err;
 }
 
 static int pcmig_start_doit(struct sk_buff *skb, struct genl_info *info)
@@ -864,6 +937,20 @@ static const struct genl_ops pcmig_ops[] = {
 		.dumpit = pcmig_session_bitmaps_dumpit,
 		.policy = pcmig_id_policy,
 		.maxattr = PCMIG_A_MAX,
+	},
+	{
+		.cmd = PCMIG_CMD_VM_ATTACH,
+		.doit = pcmig_vm_attach_doit,
+		.policy = pcmig_vm_attach_policy,
+		.maxattr = PCMIG_A_MAX,
+		.flags = PCMIG_ADMIN,
+	},
+	{
+		.cmd = PCMIG_CMD_VM_STOPPED,
+		.doit = pcmig_vm_stopped_doit,
+		.policy = pcmig_id_policy,
+		.maxattr = PCMIG_A_MAX,
+		.flags = PCMIG_ADMIN,
 	},
 };
 

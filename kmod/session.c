@@ -32,6 +32,8 @@ static void session_release(struct kref *ref)
 		sockfd_put(s->sock);
 	pcmig_devstate_free(&s->dev);
 	pcmig_bm_free(s);
+	pcmig_ram_free(s);
+	pcmig_vm_release(&s->vm);
 	put_net(s->net);
 	kfree(s);
 }

@@ -17,6 +17,8 @@
 
 #include "bm_migrate.h"
 #include "devstate.h"
+#include "ram.h"
+#include "vm.h"
 
 struct task_struct;
 
@@ -28,6 +30,11 @@ struct pcmig_stats {
 	u32 passes;
 	u64 downtime_ms;
 	u64 expected_downtime_ms;
+	u64 pages_sent;
+	u64 zero_pages;
+	u64 dirty_pages;
+	u64 dirty_rate;		/* pages/s */
+	bool not_converging;
 };
 
 struct pcmig_session {
@@ -60,6 +67,10 @@ struct pcmig_session {
 	wait_queue_head_t wq;		/* woken when @stopping is set */
 
 	struct pcmig_devstate dev;
+	struct pcmig_vm vm;		/* attached VM, if any (vm.h) */
+	struct pcmig_ram_state ram;
+	bool stop_requested;		/* source: asked the VMM to stop */
+	bool vm_stopped;		/* ... and it acknowledged */
 	struct pcmig_bm_state bm;	/* bitmaps migrated (bm_migrate.h) */
 	struct pcmig_stats stats;
 	ktime_t started;

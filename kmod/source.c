@@ -13,10 +13,14 @@
 #include <linux/sched.h>
 
 #include "devstate.h"
+#include "netlink.h"
 #include "phase.h"
 #include "session.h"
 #include "stream.h"
 #include "wire.h"
+
+/* How long the VMM may take to stop after PCMIG_EVENT_STOP_REQUEST. */
+#define PCMIG_STOP_TIMEOUT	(30 * HZ)
 
 struct pcmig_provider {
 	const char *name;
@@ -37,6 +41,12 @@ static const struct pcmig_provider pcmig_providers[] = {
 		.sort = PCMIG_SORT_PRECOPY_ONLY,
 		.pending = pcmig_devstate_pending,
 		.save = pcmig_devstate_save,
+	},
+	{
+		.name = "ram",
+		.sort = PCMIG_SORT_COMPATIBLE,
+		.pending = pcmig_ram_pending,
+		.save = pcmig_ram_save,
 	},
 	{
 		.name = "bitmaps",
@@ -215,6 +225,13 @@ static void source_fail(struct pcmig_session *s, struct pcmig_rx *rx,
 		}
 		return;	/* teardown sets its own reason */
 	}
+	if (s->ram.why) {
+		pcmig_send_last_word(s, PCMIG_SEC_CONTROL, PCMIG_CTL_CANCEL,
+				     s->ram.why);
+		pcmig_session_end(s, PCMIG_PHASE_FAILED, "guest RAM: %s",
+				  s->ram.why);
+		return;
+	}
 	if (rx->preamble_seen && !rx->ended &&
 	    peer_reason(s, rx, reason, sizeof(reason))) {
 		pcmig_session_end(s, PCMIG_PHASE_FAILED,
@@ -280,9 +297,34 @@ static int send_phase(struct pcmig_session *s, u32 phase)
 				sizeof(buf));
 }
 
-int pcmig_source_main(void *data)
+/*
+ * The VMM contract: when the source is ready to stop, it asks the VMM
+ * (PCMIG_EVENT_STOP_REQUEST); the VMM stops its vCPUs, puts its device
+ * state and acknowledges (PCMIG_CMD_VM_STOPPED).  The downtime starts here.
+ */
+static int request_stop(struct pcmig_session *s)
 {
-	struct pcmig_session *s = data;
+	s->stopped_at = ktime_get();
+	mutex_lock(&s->lock);
+	s->stop_requested = true;
+	mutex_unlock(&s->lock);
+	pcmig_nl_notify(s, PCMIG_EVENT_STOP_REQUEST);
+	wait_event_timeout(s->wq, READ_ONCE(s->vm_stopped) ||
+			   READ_ONCE(s->stopping), PCMIG_STOP_TIMEOUT);
+	if (READ_ONCE(s->vm_stopped))
+		return 0;
+	if (READ_ONCE(s->stopping))
+		return -EINTR;
+	pcmig_send_last_word(s, PCMIG_SEC_CONTROL, PCMIG_CTL_CANCEL,
+			     "the source VMM did not stop");
+	pcmig_session_end(s, PCMIG_PHASE_FAILED,
+			  "the VMM did not acknowledge the stop request within %u s",
+			  PCMIG_STOP_TIMEOUT / HZ);
+	return -ETIMEDOUT;
+}
+
+static int source_run(struct pcmig_session *s)
+{
 	enum pcmig_decision d;
 	struct pcmig_rx rx;
 	int err;
@@ -320,7 +362,15 @@ int pcmig_source_main(void *data)
 		return err;
 	}
 
-	s->stopped_at = ktime_get();
+	if (pcmig_vm_attached(&s->vm)) {
+		err = request_stop(s);
+		if (err == -EINTR)
+			source_fail(s, &rx, err, "stopping");
+		if (err)
+			return err;
+	} else {
+		s->stopped_at = ktime_get();
+	}
 	err = send_phase(s, PCMIG_PHASE_STOPPED);
 	if (!err)
 		err = save_sort(s, PCMIG_SORT_PRECOPY_ONLY);
@@ -368,4 +418,27 @@ int pcmig_source_main(void *data)
 						      s->stopped_at);
 	pcmig_session_complete(s);
 	return 0;
+}
+
+int pcmig_source_main(void *data)
+{
+	struct pcmig_session *s = data;
+	bool vm = pcmig_vm_attached(&s->vm);
+	const char *why;
+	int err;
+
+	if (vm) {
+		err = pcmig_vm_enter(&s->vm, &why);
+		if (err) {
+			pcmig_session_end(s, PCMIG_PHASE_FAILED, "VM: %s", why);
+			return err;
+		}
+	}
+	err = source_run(s);
+	if (vm) {
+		/* The guest runs on at full speed, here or there. */
+		pcmig_vm_log_stop(&s->vm);
+		pcmig_vm_leave(&s->vm);
+	}
+	return err;
 }

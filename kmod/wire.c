@@ -139,6 +139,49 @@ u64 pcmig_wire_bm_get_word(const u8 *data, u32 nbits, u32 idx)
 	return v;
 }
 
+u32 pcmig_wire_put_ram_layout(u8 *buf, const struct pcmig_ram_range *r,
+			      u32 n)
+{
+	u32 i;
+
+	put_unaligned_be32(n, buf);
+	for (i = 0; i < n; i++) {
+		put_unaligned_be64(r[i].gpa, buf + 4 + i * PCMIG_RAM_RANGE_LEN);
+		put_unaligned_be64(r[i].size,
+				   buf + 12 + i * PCMIG_RAM_RANGE_LEN);
+	}
+	return 4 + n * PCMIG_RAM_RANGE_LEN;
+}
+
+void pcmig_wire_put_ram_page_gpa(u8 *buf, u64 gpa)
+{
+	put_unaligned_be64(gpa, buf);
+}
+
+u32 pcmig_wire_put_ram_zero(u8 *buf, u64 gpa, u32 pages)
+{
+	put_unaligned_be64(gpa, buf);
+	put_unaligned_be32(pages, buf + 8);
+	return PCMIG_RAM_ZERO_LEN;
+}
+
+u32 pcmig_wire_ram_zero_pages(const u8 *payload)
+{
+	return get_unaligned_be32(payload + 8);
+}
+
+u32 pcmig_wire_ram_ranges(const u8 *payload)
+{
+	return get_unaligned_be32(payload);
+}
+
+void pcmig_wire_ram_range(const u8 *payload, u32 i,
+			  struct pcmig_ram_range *r)
+{
+	r->gpa = get_unaligned_be64(payload + 4 + i * PCMIG_RAM_RANGE_LEN);
+	r->size = get_unaligned_be64(payload + 12 + i * PCMIG_RAM_RANGE_LEN);
+}
+
 void pcmig_rx_init(struct pcmig_rx *rx, bool return_path)
 {
 	memset(rx, 0, sizeof(*rx));
@@ -239,6 +282,24 @@ static int frame_len_ok(const struct pcmig_wire_frame *f, bool return_path,
 			break;
 		default:
 			*why = "unknown device frame type";
+			return -EPROTO;
+		}
+	} else if (f->section == PCMIG_SEC_RAM) {
+		switch (f->type) {
+		case PCMIG_RAM_LAYOUT:
+			min = 4 + PCMIG_RAM_RANGE_LEN;
+			max = PCMIG_RAM_LAYOUT_MAX;
+			break;
+		case PCMIG_RAM_PAGE:
+			min = PCMIG_RAM_PAGE_LEN;
+			max = PCMIG_RAM_PAGE_LEN;
+			break;
+		case PCMIG_RAM_ZERO:
+			min = PCMIG_RAM_ZERO_LEN;
+			max = PCMIG_RAM_ZERO_LEN;
+			break;
+		default:
+			*why = "unknown RAM frame type";
 			return -EPROTO;
 		}
 	} else if (f->section == PCMIG_SEC_BITMAPS) {
@@ -657,6 +718,81 @@ static int rx_bitmaps(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 	}
 }
 
+/* LAYOUT: 1..PCMIG_RAM_RANGES_MAX page-aligned ranges, ascending. */
+static int ram_layout(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
+		      const u8 *payload, const char **why)
+{
+	u32 i, n = pcmig_wire_ram_ranges(payload);
+	struct pcmig_ram_range r;
+	u64 end = 0;
+
+	if (rx->ram_layout) {
+		*why = "RAM layout sent twice";
+		return -EPROTO;
+	}
+	if (!n || n > PCMIG_RAM_RANGES_MAX ||
+	    f->length != 4 + n * PCMIG_RAM_RANGE_LEN) {
+		*why = "RAM layout length does not match its range count";
+		return -EMSGSIZE;
+	}
+	for (i = 0; i < n; i++) {
+		pcmig_wire_ram_range(payload, i, &r);
+		if (!r.size || (r.gpa | r.size) % PCMIG_RAM_PAGE_SIZE) {
+			*why = "RAM range empty or not page-aligned";
+			return -EPROTO;
+		}
+		if ((i && r.gpa < end) || r.gpa + r.size < r.gpa) {
+			*why = "RAM ranges overlap or are out of order";
+			return -EPROTO;
+		}
+		end = r.gpa + r.size;
+	}
+	rx->ram_layout = true;
+	return 0;
+}
+
+static int rx_ram(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
+		  const u8 *payload, enum pcmig_rx_act *act, u64 *arg,
+		  const char **why)
+{
+	u64 gpa;
+	u32 pages;
+	int ret;
+
+	/* S1: RAM is compatible state; its postcopy is not implemented. */
+	if (rx->phase == PCMIG_PHASE_POSTCOPY) {
+		*why = "RAM after the destination started";
+		return -EPROTO;
+	}
+	if (f->type == PCMIG_RAM_LAYOUT) {
+		ret = ram_layout(rx, f, payload, why);
+		if (!ret)
+			*act = PCMIG_RX_RAM_LAYOUT;
+		return ret;
+	}
+	if (!rx->ram_layout) {
+		*why = "RAM page before the RAM layout";
+		return -EPROTO;
+	}
+	gpa = get_unaligned_be64(payload);
+	if (gpa % PCMIG_RAM_PAGE_SIZE) {
+		*why = "RAM page address not page-aligned";
+		return -EPROTO;
+	}
+	if (f->type == PCMIG_RAM_ZERO) {
+		pages = pcmig_wire_ram_zero_pages(payload);
+		if (!pages || gpa + (u64)pages * PCMIG_RAM_PAGE_SIZE < gpa) {
+			*why = "bad zero-page run";
+			return -EPROTO;
+		}
+		*act = PCMIG_RX_RAM_ZERO;
+	} else {
+		*act = PCMIG_RX_RAM_PAGE;
+	}
+	*arg = gpa;
+	return 0;
+}
+
 /*
  * Judge one frame whose header passed pcmig_rx_frame_hdr() and whose
  * payload (f->length bytes) has been read in full.
@@ -673,5 +809,7 @@ int pcmig_rx_frame(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 		return rx_control(rx, f, payload, act, arg, why);
 	if (f->section == PCMIG_SEC_BITMAPS)
 		return rx_bitmaps(rx, f, payload, act, arg, why);
+	if (f->section == PCMIG_SEC_RAM)
+		return rx_ram(rx, f, payload, act, arg, why);
 	return rx_device(rx, f, payload, act, arg, why);
 }

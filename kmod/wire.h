@@ -27,6 +27,7 @@ enum pcmig_wire_section {
 	PCMIG_SEC_CONTROL = 1,
 	PCMIG_SEC_DEVICE = 2,
 	PCMIG_SEC_BITMAPS = 3,
+	PCMIG_SEC_RAM = 4,
 	PCMIG_SEC_RETURN = 0x80,
 };
 
@@ -79,6 +80,30 @@ enum pcmig_wire_bitmaps {
 #define PCMIG_BM_CHUNK_BITS	(32768U * 8)
 #define PCMIG_BM_BITS_MAX	(PCMIG_BM_CHUNK_HDR + PCMIG_BM_CHUNK_BITS / 8)
 
+/*
+ * Guest RAM (compatible state, rule S1), in precopy passes and in the
+ * stopped phase.  LAYOUT comes once, before any page: the destination
+ * refuses a VM whose memory does not match before a page is written.
+ */
+enum pcmig_wire_ram {
+	PCMIG_RAM_LAYOUT = 1,	/* be32 n, n x (be64 gpa, be64 size) */
+	PCMIG_RAM_PAGE = 2,	/* be64 gpa, PCMIG_RAM_PAGE_SIZE bytes */
+	PCMIG_RAM_ZERO = 3,	/* be64 gpa, be32 pages: all zero */
+};
+
+#define PCMIG_RAM_PAGE_SIZE	4096U
+#define PCMIG_RAM_RANGES_MAX	256U
+#define PCMIG_RAM_RANGE_LEN	16
+#define PCMIG_RAM_LAYOUT_MAX	(4 + PCMIG_RAM_RANGES_MAX * PCMIG_RAM_RANGE_LEN)
+#define PCMIG_RAM_PAGE_LEN	(8 + PCMIG_RAM_PAGE_SIZE)
+#define PCMIG_RAM_ZERO_LEN	12
+
+/* One range of guest-physical memory (a KVM memslot). */
+struct pcmig_ram_range {
+	u64 gpa;
+	u64 size;
+};
+
 enum pcmig_wire_return {
 	PCMIG_RET_ACK = 1,	/* be32 phase the destination entered */
 	PCMIG_RET_COMPLETE = 2,	/* destination has everything */
@@ -117,6 +142,9 @@ enum pcmig_rx_act {
 	PCMIG_RX_BM_COMPLETE,	/* bitmap rx->bm complete */
 	PCMIG_RX_BM_EOS,	/* no more bitmaps */
 	PCMIG_RX_BM_ANNOUNCE,	/* bitmap rx->bm will follow */
+	PCMIG_RX_RAM_LAYOUT,	/* the payload's ranges (pcmig_wire_ram_range) */
+	PCMIG_RX_RAM_PAGE,	/* write the payload's page at gpa arg */
+	PCMIG_RX_RAM_ZERO,	/* zero the payload's pages from gpa arg */
 };
 
 /* The bitmap last announced or started (PCMIG_RX_BM_ANNOUNCE / _START). */
@@ -143,6 +171,7 @@ struct pcmig_rx {
 	bool ended;		/* EOS / COMPLETE / FAIL / CANCEL seen */
 	bool bm_seen;		/* a BM_ANNOUNCE or BM_START was accepted */
 	bool bm_started;	/* a BM_START was accepted */
+	bool ram_layout;	/* RAM_LAYOUT accepted */
 	bool bm_open;		/* rx->bm started, not complete */
 	bool bm_ended;		/* BM_EOS seen */
 	struct pcmig_rx_bitmap bm;
@@ -161,6 +190,18 @@ bool pcmig_wire_bm_chunk_is_zero(const u64 *words, u64 first, u32 nbits);
 u32 pcmig_wire_put_bm_zeroes(u8 *buf, u64 first, u32 nbits);
 u32 pcmig_wire_put_bm_bits(u8 *buf, const u64 *words, u64 first, u32 nbits);
 u64 pcmig_wire_bm_get_word(const u8 *data, u32 nbits, u32 idx);
+
+/* RAM: payloads into @buf, returning their length. */
+u32 pcmig_wire_put_ram_layout(u8 *buf, const struct pcmig_ram_range *r,
+			      u32 n);
+void pcmig_wire_put_ram_page_gpa(u8 *buf, u64 gpa);
+u32 pcmig_wire_put_ram_zero(u8 *buf, u64 gpa, u32 pages);
+/* Of an accepted LAYOUT payload: the range count, and range @i. */
+u32 pcmig_wire_ram_ranges(const u8 *payload);
+void pcmig_wire_ram_range(const u8 *payload, u32 i,
+			  struct pcmig_ram_range *r);
+/* Of an accepted ZERO payload: the page count. */
+u32 pcmig_wire_ram_zero_pages(const u8 *payload);
 
 void pcmig_rx_init(struct pcmig_rx *rx, bool return_path);
 int pcmig_rx_preamble(struct pcmig_rx *rx, const u8 *buf, u32 want_caps,

@@ -51,11 +51,12 @@ static const struct nla_policy stat_policy[PCMIG_STAT_MAX + 1] = {
 static bool stat_is_u32(int stat)
 {
 	return stat == PCMIG_STAT_PASSES || stat == PCMIG_STAT_BITMAPS_DONE ||
-	       stat == PCMIG_STAT_BITMAPS_FAILED;
+	       stat == PCMIG_STAT_BITMAPS_FAILED ||
+	       stat == PCMIG_STAT_NOT_CONVERGING;
 }
 
-/* 32-bit presence masks must cover every attribute. */
-_Static_assert(PCMIG_A_MAX < 32 && PCMIG_STAT_MAX < 32, "presence masks");
+/* 64-bit presence masks must cover every attribute. */
+_Static_assert(PCMIG_A_MAX < 64 && PCMIG_STAT_MAX < 64, "presence masks");
 
 static int parse_stats(struct nlattr *nest, struct pcmig_session *s)
 {
@@ -66,7 +67,7 @@ static int parse_stats(struct nlattr *nest, struct pcmig_session *s)
 	for (int i = PCMIG_STAT_BYTES_SENT; i <= PCMIG_STAT_MAX; i++) {
 		if (!tb[i])
 			continue;
-		s->stats_has |= 1U << i;
+		s->stats_has |= 1ULL << i;
 		s->stats[i] = stat_is_u32(i) ? nla_get_u32(tb[i]) :
 					       nla_get_u64(tb[i]);
 	}
@@ -83,7 +84,7 @@ int session_from_msg(struct nl_msg *msg, struct pcmig_session *s)
 		return -EBADMSG;
 	for (int i = 0; i <= PCMIG_A_MAX; i++)
 		if (tb[i])
-			s->has |= 1U << i;
+			s->has |= 1ULL << i;
 
 	s->id = nla_get_u32(tb[PCMIG_A_SESSION_ID]);
 	if (tb[PCMIG_A_EVENT])

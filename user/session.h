@@ -18,8 +18,8 @@
 
 struct pcmig_session {
 	/* Bit n set: attribute n (PCMIG_A_* / PCMIG_STAT_*) was present. */
-	uint32_t has;
-	uint32_t stats_has;
+	uint64_t has;
+	uint64_t stats_has;
 	uint32_t event;
 	uint32_t id;
 	uint32_t role;

@@ -94,6 +94,11 @@ enum pcmig_event {
 	PCMIG_EVENT_PHASE = 1,	/* the session changed phase */
 	PCMIG_EVENT_PROGRESS,	/* periodic progress while data moves */
 	PCMIG_EVENT_DESTROYED,	/* the session is gone */
+	/*
+	 * Source with a VM attached: stop the VM now, PUT the device state,
+	 * then acknowledge with PCMIG_CMD_VM_STOPPED.
+	 */
+	PCMIG_EVENT_STOP_REQUEST,
 };
 
 enum pcmig_attr {
@@ -129,6 +134,8 @@ enum pcmig_attr {
 	PCMIG_A_NODE_DST,		/* string: node a mapping leads to */
 	PCMIG_A_BITMAP_MAP,		/* nest, repeated: node -> node-dst */
 	PCMIG_A_BITMAP_STATE,		/* u32: enum pcmig_bitmap_state */
+	PCMIG_A_VM_FD,			/* u32: fd of a KVM VM (KVM_CREATE_VM) */
+	PCMIG_A_RAM_SIZE,		/* u64: bytes of guest RAM attached */
 
 	__PCMIG_A_MAX
 };
@@ -148,6 +155,11 @@ enum pcmig_stat {
 	PCMIG_STAT_EXPECTED_DOWNTIME_MS,	/* u64: estimate for the rest */
 	PCMIG_STAT_BITMAPS_DONE,	/* u32: bitmaps sent / received in full */
 	PCMIG_STAT_BITMAPS_FAILED,	/* u32: refused, dropped or skipped */
+	PCMIG_STAT_PAGES_SENT,		/* u64: RAM pages sent with data */
+	PCMIG_STAT_ZERO_PAGES,		/* u64: RAM pages sent as zero */
+	PCMIG_STAT_DIRTY_PAGES,		/* u64: RAM pages still to send */
+	PCMIG_STAT_DIRTY_RATE,		/* u64: pages dirtied per second */
+	PCMIG_STAT_NOT_CONVERGING,	/* u32: 1 while dirtying outruns the link */
 
 	__PCMIG_STAT_MAX
 };
@@ -185,6 +197,13 @@ enum pcmig_cmd {
 	 * node, bitmap, granularity, state and, for errors, the reason.
 	 */
 	PCMIG_CMD_SESSION_BITMAPS,	/* dump: id -> bitmaps */
+	/*
+	 * Give a session the VMM's VM (setup only): on the source its RAM is
+	 * migrated, on the destination received pages are written to it.
+	 */
+	PCMIG_CMD_VM_ATTACH,		/* id vm-fd */
+	/* The VMM stopped the VM after PCMIG_EVENT_STOP_REQUEST. */
+	PCMIG_CMD_VM_STOPPED,		/* id */
 
 	__PCMIG_CMD_MAX
 };

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest RAM over the stream (ram.h), on top of the attached VM (vm.h).
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "ram.h"
+#include "session.h"
+#include "stream.h"
+
+/* Pages between two looks at cancel and (ring mode) at KVM's log. */
+#define PCMIG_RAM_BATCH		256
+
+/* ---- source ------------------------------------------------------------ */
+
+static void harvest(struct pcmig_session *s)
+{
+	struct pcmig_ram_state *r = &s->ram;
+	ktime_t now = ktime_get();
+	s64 ms = ktime_ms_delta(now, r->harvested);
+	u64 newly;
+	int err;
+
+	if (r->err)
+		return;
+	err = pcmig_vm_harvest(&s->vm, &newly, &r->why);
+	if (err) {
+		r->err = err;
+		return;
+	}
+	if (ms > 0)
+		WRITE_ONCE(s->stats.dirty_rate, div64_u64(newly * 1000, ms));
+	r->harvested = now;
+	WRITE_ONCE(s->stats.dirty_pages, s->vm.dirty);
+}
+
+u64 pcmig_ram_pending(struct pcmig_session *s)
+{
+	if (!pcmig_vm_attached(&s->vm))
+		return 0;
+	if (!s->ram.started)
+		return s->vm.pages * PCMIG_RAM_PAGE_SIZE;
+	harvest(s);
+	return s->vm.dirty * PCMIG_RAM_PAGE_SIZE;
+}
+
+static int send_layout(struct pcmig_session *s)
+{
+	struct pcmig_ram_range *ranges;
+	u8 *buf;
+	u32 n, len;
+	int err = -ENOMEM;
+
+	ranges = kcalloc(PCMIG_RAM_RANGES_MAX, sizeof(*ranges), GFP_KERNEL);
+	buf = kmalloc(PCMIG_RAM_LAYOUT_MAX, GFP_KERNEL);
+	if (ranges && buf) {
+		n = pcmig_vm_ranges(&s->vm, ranges);
+		len = pcmig_wire_put_ram_layout(buf, ranges, n);
+		err = pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_LAYOUT, buf,
+				       len);
+	}
+	kfree(buf);
+	kfree(ranges);
+	return err;
+}
+
+/* Start of the first pass: logging on, then the layout. */
+static int ram_start(struct pcmig_session *s)
+{
+	struct pcmig_ram_state *r = &s->ram;
+	int err;
+
+	r->frame = kmalloc(PCMIG_RAM_PAGE_LEN, GFP_KERNEL);
+	if (!r->frame)
+		return -ENOMEM;
+	err = pcmig_vm_log_start(&s->vm, &r->why);
+	if (err) {
+		r->err = err;
+		return err;
+	}
+	r->harvested = ktime_get();
+	r->started = true;
+	return send_layout(s);
+}
+
+struct zero_run {
+	u64 gpa;
+	u32 pages;
+};
+
+static int flush_zeroes(struct pcmig_session *s, struct zero_run *z)
+{
+	u8 buf[PCMIG_RAM_ZERO_LEN];
+	u32 len;
+
+	if (!z->pages)
+		return 0;
+	len = pcmig_wire_put_ram_zero(buf, z->gpa, z->pages);
+	s->stats.zero_pages += z->pages;
+	z->pages = 0;
+	return pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, buf, len);
+}
+
+static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
+		     u64 page, struct zero_run *z)
+{
+	u64 gpa = sl->gpa + (page << PAGE_SHIFT);
+	u8 *data = s->ram.frame + 8;
+	int err;
+
+	err = pcmig_vm_read_page(&s->vm, sl, page, data);
+	if (err) {
+		s->ram.why = "guest memory unreadable in the VMM";
+		return err;
+	}
+	if (!memchr_inv(data, 0, PCMIG_RAM_PAGE_SIZE)) {
+		if (z->pages && z->gpa + ((u64)z->pages << PAGE_SHIFT) == gpa &&
+		    z->pages < U32_MAX) {
+			z->pages++;
+			return 0;
+		}
+		err = flush_zeroes(s, z);
+		z->gpa = gpa;
+		z->pages = 1;
+		return err;
+	}
+	err = flush_zeroes(s, z);
+	if (err)
+		return err;
+	pcmig_wire_put_ram_page_gpa(s->ram.frame, gpa);
+	s->stats.pages_sent++;
+	return pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE, s->ram.frame,
+				PCMIG_RAM_PAGE_LEN);
+}
+
+/* One pass: every page dirty now, each sent once. */
+int pcmig_ram_save(struct pcmig_session *s)
+{
+	struct pcmig_vm *vm = &s->vm;
+	u64 before = s->stats.bytes_sent;
+	struct zero_run z = {};
+	unsigned long page;
+	u32 i, n = 0;
+	int err = 0;
+
+	if (!s->ram.started) {
+		err = ram_start(s);
+		if (err)
+			return err;
+	}
+	harvest(s);
+	for (i = 0; i < vm->nr_slots && !err; i++) {
+		struct pcmig_vm_slot *sl = &vm->slots[i];
+
+		for_each_set_bit(page, sl->dirty, sl->npages) {
+			__clear_bit(page, sl->dirty);
+			vm->dirty--;
+			err = send_page(s, sl, page, &z);
+			if (err)
+				break;
+			if (++n % PCMIG_RAM_BATCH)
+				continue;
+			if (pcmig_session_aborted(s)) {
+				err = -EINTR;
+				break;
+			}
+			/* A full ring would hold the vCPUs up: drain it. */
+			if (vm->ring)
+				harvest(s);
+			WRITE_ONCE(s->stats.dirty_pages, vm->dirty);
+			pcmig_session_progress(s, false);
+		}
+		/* Runs do not cross slots. */
+		if (!err)
+			err = flush_zeroes(s, &z);
+	}
+	if (!err)
+		err = s->ram.err;
+	if (err)
+		return err;
+	harvest(s);
+	/* Dirtied during the pass at least what the pass could send. */
+	WRITE_ONCE(s->stats.not_converging, s->stats.passes &&
+		   vm->dirty * PCMIG_RAM_PAGE_SIZE >= s->stats.bytes_sent - before);
+	return s->ram.err;
+}
+
+void pcmig_ram_free(struct pcmig_session *s)
+{
+	kfree(s->ram.frame);
+	s->ram.frame = NULL;
+}
+
+/* ---- destination ------------------------------------------------------- */
+
+static int print_ranges(char *buf, size_t len, const struct pcmig_ram_range *r,
+			u32 n)
+{
+	size_t used = 0;
+	u32 i;
+
+	for (i = 0; i < n && used < len; i++)
+		used += scnprintf(buf + used, len - used, "%s0x%llx+%lluK",
+				  i ? "," : "", r[i].gpa, r[i].size >> 10);
+	return used;
+}
+
+/* Rule: a destination whose memory differs is refused before any page. */
+static int check_layout(struct pcmig_session *s, const u8 *payload,
+			const char **why)
+{
+	struct pcmig_ram_range *src, *dst;
+	u32 i, n = pcmig_wire_ram_ranges(payload), m;
+	bool same;
+	int used;
+
+	src = kcalloc(PCMIG_RAM_RANGES_MAX, sizeof(*src), GFP_KERNEL);
+	dst = kcalloc(PCMIG_RAM_RANGES_MAX, sizeof(*dst), GFP_KERNEL);
+	if (!src || !dst) {
+		kfree(src);
+		kfree(dst);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		pcmig_wire_ram_range(payload, i, &src[i]);
+	m = pcmig_vm_ranges(&s->vm, dst);
+	same = n == m && !memcmp(src, dst, n * sizeof(*src));
+	if (!same) {
+		used = scnprintf(s->ram.msg, sizeof(s->ram.msg),
+				 "memory layout differs: source ");
+		used += print_ranges(s->ram.msg + used,
+				     sizeof(s->ram.msg) - used, src, n);
+		used += scnprintf(s->ram.msg + used, sizeof(s->ram.msg) - used,
+				  ", this VM ");
+		print_ranges(s->ram.msg + used, sizeof(s->ram.msg) - used,
+			     dst, m);
+		*why = s->ram.msg;
+	}
+	kfree(src);
+	kfree(dst);
+	return same ? 0 : -EINVAL;
+}
+
+int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
+		    const u8 *payload, const char **why)
+{
+	struct pcmig_vm_slot *sl;
+	u64 page;
+
+	if (!pcmig_vm_attached(&s->vm)) {
+		*why = "RAM in the stream, but no VM is attached here";
+		return -EINVAL;
+	}
+	if (act == PCMIG_RX_RAM_LAYOUT)
+		return check_layout(s, payload, why);
+	sl = pcmig_vm_find(&s->vm, arg, &page);
+	if (!sl) {
+		*why = "RAM page outside the VM's memory";
+		return -EINVAL;
+	}
+	if (act == PCMIG_RX_RAM_ZERO) {
+		if (pcmig_vm_zero_pages(&s->vm, sl, page,
+					pcmig_wire_ram_zero_pages(payload))) {
+			*why = "zero-page run outside the VM's memory";
+			return -EINVAL;
+		}
+		s->stats.zero_pages += pcmig_wire_ram_zero_pages(payload);
+		return 0;
+	}
+	if (pcmig_vm_write_page(&s->vm, sl, page, payload + 8)) {
+		*why = "guest memory unwritable in the VMM";
+		return -EFAULT;
+	}
+	s->stats.pages_sent++;
+	return 0;
+}
