@@ -208,6 +208,9 @@ static int fill_session(struct sk_buff *skb, struct pcmig_session *s,
 			       s->vm.pages * PCMIG_RAM_PAGE_SIZE, PCMIG_A_PAD)) ||
 	    (s->postcopy_requested &&
 	     nla_put_flag(skb, PCMIG_A_POSTCOPY_REQUESTED)) ||
+	    (s->stop_requested && !s->vm_stopped &&
+	     !pcmig_phase_ended(s->phase) &&
+	     nla_put_flag(skb, PCMIG_A_STOP_REQUESTED)) ||
 	    (s->reason[0] && nla_put_string(skb, PCMIG_A_REASON, s->reason)) ||
 	    (event && nla_put_u32(skb, PCMIG_A_EVENT, event)) ||
 	    put_stats(skb, s))

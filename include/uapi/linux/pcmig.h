@@ -136,6 +136,7 @@ enum pcmig_attr {
 	PCMIG_A_BITMAP_STATE,		/* u32: enum pcmig_bitmap_state */
 	PCMIG_A_VM_FD,			/* u32: fd of a KVM VM (KVM_CREATE_VM) */
 	PCMIG_A_RAM_SIZE,		/* u64: bytes of guest RAM attached */
+	PCMIG_A_STOP_REQUESTED,		/* flag: waiting for PCMIG_CMD_VM_STOPPED */
 
 	__PCMIG_A_MAX
 };
