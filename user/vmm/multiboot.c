@@ -118,7 +118,8 @@ static int load_aout(struct vmm_mem *m, const uint8_t *img, size_t size, size_t 
 	return 0;
 }
 
-static int write_info(struct vmm_mem *m, const char *cmdline, char *err, size_t errlen)
+static int write_info(struct vmm_mem *m, const char *path, const char *cmdline,
+		      char *err, size_t errlen)
 {
 	struct mb_info *mbi = mem_hva(m, MBI_GPA, sizeof(*mbi));
 	struct mb_mmap *mm = mem_hva(m, MBI_MMAP_GPA, MBI_LOADER_GPA - MBI_MMAP_GPA);
@@ -131,11 +132,13 @@ static int write_info(struct vmm_mem *m, const char *cmdline, char *err, size_t 
 		snprintf(err, errlen, "slot 0 must start at 0 and hold at least 2 MiB");
 		return -1;
 	}
-	if (strlen(cmdline) >= MBI_CMDLINE_MAX) {
-		snprintf(err, errlen, "--append longer than %u bytes", MBI_CMDLINE_MAX - 1);
+	/* like QEMU and GRUB: the image's name, then the arguments */
+	if (snprintf(cl, MBI_CMDLINE_MAX, "%s%s%s", path, *cmdline ? " " : "", cmdline) >=
+	    (int)MBI_CMDLINE_MAX) {
+		snprintf(err, errlen, "kernel path and --append longer than %u bytes",
+			 MBI_CMDLINE_MAX - 1);
 		return -1;
 	}
-	strcpy(cl, cmdline);
 	strcpy(name, "pcmig-vmm");
 	/* the PC layout: low RAM, EBDA and BIOS area reserved, RAM from 1 MiB */
 	mm[n++] = (struct mb_mmap){ 20, 0, 0x9fc00, 1 };
@@ -211,7 +214,7 @@ int mb_load(struct vmm_mem *m, const char *path, const char *cmdline,
 	} else if (load_elf(m, img, size, &out->entry, err, errlen)) {
 		goto out;
 	}
-	if (write_info(m, cmdline, err, errlen))
+	if (write_info(m, path, cmdline, err, errlen))
 		goto out;
 	out->mbi = MBI_GPA;
 	rc = 0;

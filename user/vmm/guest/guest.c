@@ -283,11 +283,35 @@ static void parse_cmdline(const char *c, struct params *p, int verbose)
 	}
 }
 
-/* Usable RAM above the program image, in whole pages, from the map. */
+static uint32_t max32(uint32_t a, uint32_t b)
+{
+	return a > b ? a : b;
+}
+
+static uint32_t str_end(uint32_t a)
+{
+	const char *s = (const char *)(uintptr_t)a;
+
+	while (*s)
+		s++;
+	return (uint32_t)(uintptr_t)s + 1;
+}
+
+/*
+ * Usable RAM above the program image and above everything the boot loader
+ * handed over (QEMU, unlike pcmig-vmm, puts the information right after
+ * the image), in whole pages, from the map.
+ */
 static int find_regions(struct mb_info *mbi, struct region *r)
 {
-	uint32_t lo = ((uint32_t)(uintptr_t)_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	uint32_t lo = max32((uint32_t)(uintptr_t)_end, (uint32_t)(uintptr_t)mbi + sizeof(*mbi));
 	int n = 0;
+
+	if (mbi->flags & (1u << 2))
+		lo = max32(lo, str_end(mbi->cmdline));
+	if (mbi->flags & (1u << 6))
+		lo = max32(lo, mbi->mmap_addr + mbi->mmap_length);
+	lo = (lo + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 
 	if (mbi->flags & (1u << 6)) {
 		uint32_t a = mbi->mmap_addr, end = a + mbi->mmap_length;
@@ -461,7 +485,13 @@ void guest_main(uint32_t magic, struct mb_info *mbi, uint32_t cpu, uint32_t vcpu
 	lo = cpu * (p.pages / vcpus) + (cpu < p.pages % vcpus ? cpu : p.pages % vcpus);
 	len = p.pages / vcpus + (cpu < p.pages % vcpus);
 	hi = lo + len;
-	(void)hi;
+	/* the working set starts as zeros whatever the loader left there */
+	for (i = lo; i < hi; i++) {
+		uint64_t *pg = page_ptr(reg, nreg, i);
+
+		for (uint32_t k = 0; k < WORDS_PER_PAGE; k++)
+			pg[k] = 0;
+	}
 	s = splitmix64(p.seed + cpu);
 	if (!s)
 		s = 1;
