@@ -320,7 +320,14 @@ void tnl_session_parse(const struct tnl_attrs *at, struct tnl_session *s)
 		s->bytes_sent = tnl_u64(at->stat[PCMIG_STAT_BYTES_SENT]);
 	if (at->stat[PCMIG_STAT_BYTES_RECEIVED])
 		s->bytes_received = tnl_u64(at->stat[PCMIG_STAT_BYTES_RECEIVED]);
+	if (a[PCMIG_A_RAM_SIZE])
+		s->ram_size = tnl_u64(a[PCMIG_A_RAM_SIZE]);
+	if (at->stat[PCMIG_STAT_PAGES_SENT])
+		s->pages_sent = tnl_u64(at->stat[PCMIG_STAT_PAGES_SENT]);
+	if (at->stat[PCMIG_STAT_ZERO_PAGES])
+		s->zero_pages = tnl_u64(at->stat[PCMIG_STAT_ZERO_PAGES]);
 	s->postcopy_requested = a[PCMIG_A_POSTCOPY_REQUESTED] != NULL;
+	s->stop_requested = a[PCMIG_A_STOP_REQUESTED] != NULL;
 	if (a[PCMIG_A_REASON])
 		snprintf(s->reason, sizeof(s->reason), "%s",
 			 (char *)NLA_DATA(a[PCMIG_A_REASON]));

@@ -72,7 +72,8 @@ struct tnl_session {
 	uint32_t id, role, phase, caps, downtime;
 	uint64_t max_bw, max_pc_bw, devstate_size;
 	uint64_t bytes_sent, bytes_received;
-	bool postcopy_requested;
+	uint64_t ram_size, pages_sent, zero_pages;
+	bool postcopy_requested, stop_requested;
 	char reason[PCMIG_REASON_MAX];
 };
 
