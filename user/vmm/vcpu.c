@@ -246,12 +246,17 @@ static bool wait_runnable(struct vcpu *v)
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->quit && (vm->stop_req || v->g.done || vm->fatal)) {
 		if (!v->parked) {
-			/* complete a pending IN/OUT so the state is consistent */
-			v->run->immediate_exit = 1;
+			/* Complete a pending IN/OUT so the state is consistent;
+			 * KVM_RUN returns -EINTR at once, and still not under
+			 * the lock, which the control thread must always get. */
+			pthread_mutex_unlock(&vm->lock);
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 			ioctl(v->fd, KVM_RUN, 0);
-			v->run->immediate_exit = 0;
+			pthread_mutex_lock(&vm->lock);
+			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 			v->parked = true;
 			pthread_cond_broadcast(&vm->cond);
+			continue;	/* the state may have changed meanwhile */
 		}
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	}
