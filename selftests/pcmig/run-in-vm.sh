@@ -36,8 +36,11 @@ for suite in "$@"; do
 
 	# The suite's own processes are gone; so must be the module's.
 	problems=""
-	workers=$(grep -l '^pcmig-' /proc/[0-9]*/comm 2>/dev/null | wc -l)
+	# Workers are named pcmig-src/N and pcmig-dst/N (kthreads).
+	workers=$(grep -lE '^pcmig-(src|dst)/' /proc/[0-9]*/comm 2>/dev/null | wc -l)
 	[ "$workers" -eq 0 ] || problems="$problems $workers pcmig workers left;"
+	vmms=$(grep -lx 'pcmig-vmm' /proc/[0-9]*/comm 2>/dev/null | wc -l)
+	[ "$vmms" -eq 0 ] || problems="$problems $vmms pcmig-vmm left;"
 	if grep -q '^pcmig ' /proc/modules && ! rmmod pcmig; then
 		problems="$problems rmmod pcmig failed;"
 	fi
