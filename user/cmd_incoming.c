@@ -13,11 +13,12 @@
 #include "opts.h"
 #include "output.h"
 #include "pcmigd.h"
+#include "vmmctl.h"
 
 static const char help[] =
 	"Usage: pcmigd incoming --listen ADDR:PORT [--caps LIST]\n"
-	"                       [--device-state-out FILE] [--bitmap-map SRC:DST]...\n"
-	"                       [--timeout SEC] [--json] [-v]\n"
+	"                       [--device-state-out FILE] [--vmm SOCKET]\n"
+	"                       [--bitmap-map SRC:DST]... [--timeout SEC] [--json] [-v]\n"
 	"\n"
 	"Receive a migration sent by 'pcmigd migrate'.  pcmigd listens on\n"
 	"ADDR:PORT, accepts one connection and negotiates with the peer: both\n"
@@ -52,6 +53,20 @@ static const char help[] =
 	"                      when the migration completed, write the device\n"
 	"                      state received to FILE (replaced atomically; not\n"
 	"                      touched if the migration fails)\n"
+	"  --vmm SOCKET        receive the guest into the VM of the VMM whose\n"
+	"                      control socket is SOCKET, started paused with the\n"
+	"                      source's layout (pcmig-vmm --incoming --vcpus N\n"
+	"                      --mem M --slots K --control SOCKET): pcmigd takes\n"
+	"                      its VM fd ('vmfd', then pidfd_getfd: needs ptrace\n"
+	"                      access to the VMM, e.g. root) and attaches it to\n"
+	"                      the session; the module writes the pages into it.\n"
+	"                      Once completed, pcmigd reads the device state\n"
+	"                      (DEVSTATE_GET) into a temporary file, sends\n"
+	"                      'load-devstate FILE' and 'resume' and says \"VM\n"
+	"                      resumed on this host\".  If the migration fails,\n"
+	"                      or a step does (exit 6, the error names it with\n"
+	"                      the VMM's reply), pcmigd sends 'quit': the VM has\n"
+	"                      no complete state\n"
 	"  --bitmap-map SRC:DST\n"
 	"                      the dirty bitmaps the stream names node SRC go to\n"
 	"                      local node DST, like QEMU's block-bitmap-mapping;\n"
@@ -67,7 +82,8 @@ static const char help[] =
 	"                      forever, negotiate for 10 s)\n"
 	"  --json              print the final session as one JSON object (keys\n"
 	"                      as 'status --json', plus \"bitmaps\": what became\n"
-	"                      of each bitmap, and \"peer\": the source's hello);\n"
+	"                      of each bitmap, \"peer\": the source's hello, and\n"
+	"                      with --vmm \"vmm\": what pcmigd did with the VMM);\n"
 	"                      other messages go to stderr\n"
 	"  -v, --verbose       show both sides' negotiated parameters\n"
 	"  -h, --help          show this help\n"
@@ -78,12 +94,13 @@ static const char help[] =
 	"  pcmigd incoming --listen :4444\n"
 	"  pcmigd incoming --listen 127.0.1.2:4444 --caps postcopy-ram \\\n"
 	"                  --device-state-out vm.devstate --timeout 60\n"
+	"  pcmigd incoming --listen :4444 --vmm /run/vm1.sock\n"
 	"  pcmigd incoming --listen :4444 --caps postcopy-bitmaps \\\n"
 	"                  --bitmap-map vm0-vda:vm1-vda\n";
 
 enum {
 	OPT_LISTEN = 256, OPT_CAPS, OPT_DEVSTATE_OUT, OPT_TIMEOUT, OPT_JSON,
-	OPT_BITMAP_MAP,
+	OPT_BITMAP_MAP, OPT_VMM,
 };
 
 /*
@@ -129,39 +146,15 @@ static void out_discard(struct out_file *o)
 	o->tmp = NULL;
 }
 
-struct writer {
-	int fd;
-	int err;	/* errno of a failed write: the file's fault */
-};
-
-static int write_piece(const void *data, size_t len, void *arg)
-{
-	struct writer *w = arg;
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(w->fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			w->err = errno;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int out_commit(struct mig *m, struct out_file *o,
 		      const struct pcmig_session *s)
 {
-	struct writer w = { .fd = o->fd };
+	struct devstate_writer w = { .fd = o->fd };
 	uint64_t written = 0;
 	int ret;
 
-	ret = op_devstate_get(&m->req, s->id, write_piece, &w, &written);
+	ret = op_devstate_get(&m->req, s->id, devstate_write_piece, &w,
+			      &written);
 	if (w.err) {
 		error("--device-state-out %s: %s", o->path, strerror(w.err));
 		return EXIT_ENV;
@@ -201,6 +194,7 @@ int cmd_incoming(int argc, char **argv)
 		  OPT_DEVSTATE_OUT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "bitmap-map", required_argument, NULL, OPT_BITMAP_MAP },
+		{ "vmm", required_argument, NULL, OPT_VMM },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -210,7 +204,8 @@ int cmd_incoming(int argc, char **argv)
 	struct mig m = { 0 };
 	struct bitmap_map map = { 0 };
 	struct out_file out = { .fd = -1 };
-	const char *listen_addr = NULL, *out_path = NULL;
+	const char *listen_addr = NULL, *out_path = NULL, *vmm_path = NULL;
+	struct bridge vmm;
 	char err[256], host[256], port[8];
 	char bound[NET_ADDRSTRLEN], peer[NET_ADDRSTRLEN];
 	int accept_timeout_ms = -1, c, ret, lfd, fd;
@@ -243,6 +238,12 @@ int cmd_incoming(int argc, char **argv)
 				return usage_error("incoming",
 						   "--bitmap-map: %s", err);
 			p.bitmap_map = &map;
+			break;
+		case OPT_VMM:
+			if (vmm_check_socket(optarg, err, sizeof(err)))
+				return usage_error("incoming", "--vmm: %s",
+						   err);
+			vmm_path = optarg;
 			break;
 		case OPT_JSON:
 			m.json = true;
@@ -283,6 +284,12 @@ int cmd_incoming(int argc, char **argv)
 	ret = mig_open(&m, &p);
 	if (ret)
 		goto out;
+	if (vmm_path) {
+		m.vmm = &vmm;
+		ret = bridge_open(&vmm, vmm_path, PCMIG_ROLE_DESTINATION);
+		if (ret)
+			goto out;
+	}
 
 	lfd = net_listen(listen_addr, bound, sizeof(bound), err, sizeof(err));
 	if (lfd < 0) {
@@ -317,6 +324,8 @@ int cmd_incoming(int argc, char **argv)
 	ret = mig_report(&m, &s);
 out:
 	out_discard(&out);
+	if (m.vmm)
+		bridge_close(m.vmm);
 	mig_close(&m);
 	return ret;
 }

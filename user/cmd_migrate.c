@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* pcmigd migrate: the source side of a migration. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mig.h"
@@ -14,12 +12,13 @@
 #include "opts.h"
 #include "output.h"
 #include "pcmigd.h"
+#include "vmmctl.h"
 
 static const char help[] =
 	"Usage: pcmigd migrate --to ADDR:PORT [--caps LIST] [--max-bandwidth N]\n"
 	"                      [--downtime-limit MS] [--max-postcopy-bandwidth N]\n"
-	"                      [--device-state FILE] [--bitmap-map SRC:DST]...\n"
-	"                      [--timeout SEC] [--json] [-v]\n"
+	"                      [--device-state FILE | --vmm SOCKET]\n"
+	"                      [--bitmap-map SRC:DST]... [--timeout SEC] [--json] [-v]\n"
 	"\n"
 	"Migrate to a host where 'pcmigd incoming' waits.  pcmigd connects to\n"
 	"ADDR:PORT and negotiates with the peer: both sides must speak the same\n"
@@ -52,6 +51,21 @@ static const char help[] =
 	"                      bytes/s as above\n"
 	"  --device-state FILE the VMM's device-state blob, sent before the\n"
 	"                      destination CPUs start (at most 16 MiB)\n"
+	"  --vmm SOCKET        migrate the running VM of the VMM whose control\n"
+	"                      socket is SOCKET (pcmig-vmm --control): pcmigd\n"
+	"                      takes its VM fd ('vmfd', then pidfd_getfd: needs\n"
+	"                      ptrace access to the VMM, e.g. root) and attaches\n"
+	"                      it to the session, so the guest's RAM migrates.\n"
+	"                      When the module asks for the stop, pcmigd sends\n"
+	"                      'stop', gets the device state ('devstate FILE',\n"
+	"                      a temporary file), puts it and acknowledges\n"
+	"                      (VM_STOPPED).  At the end: completed -> 'quit'\n"
+	"                      (the guest runs on the destination); failed or\n"
+	"                      cancelled -> 'resume' if pcmigd had stopped the\n"
+	"                      VM.  If a step fails, the error names it with\n"
+	"                      the VMM's reply, the session is cancelled and\n"
+	"                      the VM resumed (exit 6).  Not with\n"
+	"                      --device-state\n"
 	"  --bitmap-map SRC:DST\n"
 	"                      migrate the dirty bitmaps of block node SRC (a\n"
 	"                      pcmig dm target) under the node name DST, like\n"
@@ -65,13 +79,18 @@ static const char help[] =
 	"                      (default: 10)\n"
 	"  --json              print the final session as one JSON object (keys\n"
 	"                      as 'status --json', plus \"bitmaps\": what became\n"
-	"                      of each bitmap, and \"peer\": the destination's\n"
-	"                      hello); other messages go to stderr\n"
+	"                      of each bitmap, \"peer\": the destination's\n"
+	"                      hello, and with --vmm \"vmm\": what pcmigd did\n"
+	"                      with the VMM); other messages go to stderr\n"
 	"  -v, --verbose       show both sides' negotiated parameters\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"On a terminal the progress is one line updated in place; otherwise one\n"
-	"line per phase change and at most one progress line per second.\n"
+	"line per phase change and at most one progress line per second.  With\n"
+	"a VM attached it shows the guest RAM too, e.g. \"precopy  ...  pass 3\n"
+	"ram 64.0 MiB  pages 10240 sent, 1200 zero, 312 dirty  dirty rate 1500\n"
+	"pages/s  expected downtime 120 ms\"; \"precopy, not converging  ...\"\n"
+	"while the guest dirties memory faster than a pass sends it.\n"
 	"At the end, before the summary, one line per dirty bitmap of the\n"
 	"migration, e.g. \"bitmap vda/inc1: done\" or \"bitmap vdb/b: skipped:\n"
 	"node is not in the bitmap mapping\" (states: pending, done, error,\n"
@@ -81,6 +100,8 @@ static const char help[] =
 	"\n"
 	"Examples:\n"
 	"  pcmigd migrate --to 127.0.1.2:4444 --max-bandwidth 100M\n"
+	"  pcmigd migrate --to 192.0.2.2:4444 --vmm /run/vm0.sock \\\n"
+	"                 --downtime-limit 100\n"
 	"  pcmigd migrate --to [::1]:4444 --caps postcopy-ram,postcopy-bitmaps \\\n"
 	"                 --device-state vm.devstate --downtime-limit 100 --json\n"
 	"  pcmigd migrate --to 192.0.2.2:4444 --caps postcopy-bitmaps \\\n"
@@ -88,55 +109,23 @@ static const char help[] =
 
 enum {
 	OPT_TO = 256, OPT_CAPS, OPT_MAX_BW, OPT_DOWNTIME, OPT_MAX_PC_BW,
-	OPT_DEVSTATE, OPT_TIMEOUT, OPT_JSON, OPT_BITMAP_MAP,
+	OPT_DEVSTATE, OPT_TIMEOUT, OPT_JSON, OPT_BITMAP_MAP, OPT_VMM,
 };
 
 /* The whole blob in memory: it is at most PCMIG_DEVSTATE_MAX. */
 static int read_devstate(const char *path, void **data, size_t *len)
 {
-	struct stat st;
-	size_t done = 0;
-	char *buf;
-	int fd;
+	char err[256];
+	int ret = read_devstate_file(path, data, len, err, sizeof(err));
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		error("--device-state %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return EXIT_USAGE;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)PCMIG_DEVSTATE_MAX) {
-		error("--device-state %s: %s", path,
-		      S_ISREG(st.st_mode) ?
-		      "larger than the 16 MiB a session accepts" :
-		      "not a regular file");
-		close(fd);
-		return EXIT_USAGE;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		close(fd);
+	if (ret == -ENOMEM) {
 		error("out of memory");
 		return EXIT_ENV;
 	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			error("--device-state %s: %s", path,
-			      n ? strerror(errno) : "file shrank while read");
-			free(buf);
-			close(fd);
-			return EXIT_USAGE;
-		}
-		done += (size_t)n;
+	if (ret) {
+		error("--device-state %s: %s", path, err);
+		return EXIT_USAGE;
 	}
-	close(fd);
-	*data = buf;
-	*len = done;
 	return EXIT_OK;
 }
 
@@ -152,6 +141,7 @@ int cmd_migrate(int argc, char **argv)
 		{ "device-state", required_argument, NULL, OPT_DEVSTATE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "bitmap-map", required_argument, NULL, OPT_BITMAP_MAP },
+		{ "vmm", required_argument, NULL, OPT_VMM },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -160,7 +150,8 @@ int cmd_migrate(int argc, char **argv)
 	struct session_params p = { .role = PCMIG_ROLE_SOURCE };
 	struct mig m = { 0 };
 	struct bitmap_map map = { 0 };
-	const char *to = NULL, *devstate_path = NULL;
+	const char *to = NULL, *devstate_path = NULL, *vmm_path = NULL;
+	struct bridge vmm;
 	uint32_t timeout_s = MIG_DEFAULT_TIMEOUT_S;
 	struct pcmig_session s;
 	void *devstate = NULL;
@@ -216,6 +207,11 @@ int cmd_migrate(int argc, char **argv)
 						   "--bitmap-map: %s", err);
 			p.bitmap_map = &map;
 			break;
+		case OPT_VMM:
+			if (vmm_check_socket(optarg, err, sizeof(err)))
+				return usage_error("migrate", "--vmm: %s", err);
+			vmm_path = optarg;
+			break;
 		case OPT_JSON:
 			m.json = true;
 			break;
@@ -234,6 +230,9 @@ int cmd_migrate(int argc, char **argv)
 				   argv[optind]);
 	if (!to)
 		return usage_error("migrate", "--to ADDR:PORT is required");
+	if (vmm_path && devstate_path)
+		return usage_error("migrate",
+				   "--vmm and --device-state are mutually exclusive: with --vmm the device state comes from the VMM when the VM stops");
 	if (net_split(to, host, sizeof(host), port, sizeof(port), err,
 		      sizeof(err)))
 		return usage_error("migrate", "--to: %s", err);
@@ -255,6 +254,12 @@ int cmd_migrate(int argc, char **argv)
 	ret = mig_open(&m, &p);
 	if (ret)
 		goto out;
+	if (vmm_path) {
+		m.vmm = &vmm;
+		ret = bridge_open(&vmm, vmm_path, PCMIG_ROLE_SOURCE);
+		if (ret)
+			goto out;
+	}
 
 	fd = net_connect(to, m.timeout_ms, err, sizeof(err));
 	if (fd < 0) {
@@ -272,6 +277,8 @@ int cmd_migrate(int argc, char **argv)
 	if (!ret)
 		ret = mig_report(&m, &s);
 out:
+	if (m.vmm)
+		bridge_close(m.vmm);
 	mig_close(&m);
 	free(devstate);
 	return ret;

@@ -20,7 +20,8 @@ static const char help[] =
 	"\n"
 	"Print every pcmig event of this network namespace as it comes, one\n"
 	"line each, until SIGINT or SIGTERM: phase changes, progress (a few\n"
-	"times per second while data moves) and destroyed sessions.  Events of\n"
+	"times per second while data moves), stop requests (the source asks\n"
+	"the VMM to stop its VM) and destroyed sessions.  Events of\n"
 	"all sessions are shown; each line starts with the session id.  If the\n"
 	"kernel drops events because pcmigd reads too slowly, a line says so.\n"
 	"Needs no privilege.\n"
@@ -28,12 +29,13 @@ static const char help[] =
 	"Text lines look like:\n"
 	"  session 3 source phase precopy\n"
 	"  session 3 source progress precopy  12.3 MiB sent  85.2 MiB/s ...\n"
+	"  session 3 source stop-request precopy\n"
 	"  session 3 source phase failed: <reason>\n"
 	"  session 3 destroyed\n"
 	"\n"
 	"Options:\n"
 	"  --json       one JSON object per line:\n"
-	"               {\"event\": \"phase\"|\"progress\"|\"destroyed\",\n"
+	"               {\"event\": \"phase\"|\"progress\"|\"stop-request\"|\"destroyed\",\n"
 	"                \"session\": {...same keys as status --json...}}\n"
 	"               and {\"event\": \"lost\"} when events were dropped\n"
 	"  -h, --help   show this help\n"
@@ -48,7 +50,7 @@ static int on_event(struct nl_msg *msg, void *arg)
 	bool json = *(bool *)arg;
 	const char *ev_name;
 	struct pcmig_session s;
-	char ev_buf[16], line[160];
+	char ev_buf[16], line[PROGRESS_LINE_MAX];
 
 	if (session_from_msg(msg, &s))
 		return 0;	/* not ours to judge: skip what we cannot read */

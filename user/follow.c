@@ -41,6 +41,8 @@ struct follow_ctx {
 	int64_t last_news;	/* when we last heard of the session */
 	bool lost;		/* the kernel dropped events (ENOBUFS) */
 	bool destroyed;
+	bool stop_event;	/* PCMIG_EVENT_STOP_REQUEST came */
+	bool stop_done;		/* the stop request was handled */
 };
 
 static int on_event(struct nl_msg *msg, void *arg)
@@ -56,6 +58,8 @@ static int on_event(struct nl_msg *msg, void *arg)
 		c->destroyed = true;
 		return 0;
 	}
+	if (ev.event == PCMIG_EVENT_STOP_REQUEST)
+		c->stop_event = true;
 	*c->s = ev;
 	progress_update(c->p, c->s, now_ms());
 	return 0;
@@ -84,34 +88,67 @@ static int resync(struct pcnl *req, struct follow_ctx *c)
 	return ret;
 }
 
-static int on_signal(struct pcnl *req, struct follow_ctx *c, int sfd,
-		     bool *cancelled)
+/* CANCEL; the session may have ended on its own meanwhile: fine. */
+static int cancel(struct pcnl *req, uint32_t id)
 {
-	struct signalfd_siginfo si;
-	int ret;
+	int ret = op_session_cmd(req, PCMIG_CMD_CANCEL, id);
 
-	if (read(sfd, &si, sizeof(si)) != sizeof(si))
-		return EXIT_OK;
-	progress_end(c->p);
-	if (*cancelled) {
-		/* Closing our netlink socket cancels the session anyway. */
-		error("interrupted again: exiting without waiting");
-		return EXIT_MIGRATION;
-	}
-	*cancelled = true;
-	info("cancelling session %u (interrupt again to exit at once)", c->id);
-	ret = op_session_cmd(req, PCMIG_CMD_CANCEL, c->id);
-	/* The session may have ended on its own meanwhile: that is fine. */
 	if (ret && ret != -ENOENT && ret != -EINVAL)
 		return pcnl_fail(req, "CANCEL", ret);
 	return EXIT_OK;
 }
 
+/*
+ * The stop request, once: by its event or by the flag (the event may have
+ * been lost).  A failed hook cancels the session; its exit code is the
+ * hook's business, following goes on to the end.
+ */
+static int on_stop_request(struct pcnl *req, struct follow_ctx *c,
+			   const struct follow_hooks *h, bool *cancelled)
+{
+	if (c->stop_done || !h || !h->stop_request || *cancelled ||
+	    phase_is_end(c->s->phase) ||
+	    (!c->stop_event && !c->s->stop_requested))
+		return EXIT_OK;
+	c->stop_done = true;
+	progress_end(c->p);
+	if (h->stop_request(h->arg, req, c->id) == EXIT_OK)
+		return EXIT_OK;
+	*cancelled = true;
+	info("cancelling session %u", c->id);
+	return cancel(req, c->id);
+}
+
+static int on_signal(struct pcnl *req, struct follow_ctx *c, int sfd,
+		     bool *interrupted, bool *cancelled)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return EXIT_OK;
+	progress_end(c->p);
+	if (*interrupted) {
+		/* Closing our netlink socket cancels the session anyway. */
+		error("interrupted again: exiting without waiting");
+		return EXIT_MIGRATION;
+	}
+	*interrupted = true;
+	if (*cancelled) {
+		info("session %u is being cancelled (interrupt again to exit at once)",
+		     c->id);
+		return EXIT_OK;
+	}
+	*cancelled = true;
+	info("cancelling session %u (interrupt again to exit at once)", c->id);
+	return cancel(req, c->id);
+}
+
 int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
-		   struct progress *p, struct pcmig_session *s)
+		   struct progress *p, struct pcmig_session *s,
+		   const struct follow_hooks *hooks)
 {
 	struct follow_ctx c = { .id = id, .s = s, .p = p };
-	bool cancelled = false;
+	bool interrupted = false, cancelled = false;
 	sigset_t old;
 	int sfd, ret = EXIT_OK;
 
@@ -122,6 +159,8 @@ int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
 	}
 	/* Events sent before we looked are not replayed: start from now. */
 	ret = resync(req, &c);
+	if (!ret)
+		ret = on_stop_request(req, &c, hooks, &cancelled);
 	while (!ret && !phase_is_end(s->phase)) {
 		struct pollfd pfd[2] = {
 			{ .fd = pcnl_fd(ev), .events = POLLIN },
@@ -135,7 +174,8 @@ int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
 			break;
 		}
 		if (n > 0 && (pfd[1].revents & POLLIN))
-			ret = on_signal(req, &c, sfd, &cancelled);
+			ret = on_signal(req, &c, sfd, &interrupted,
+					&cancelled);
 		if (!ret && n > 0 && (pfd[0].revents & POLLIN)) {
 			int r = pcnl_recv_events(ev, on_event, &c);
 
@@ -148,6 +188,8 @@ int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
 		if (!ret && !c.destroyed &&
 		    (c.lost || now_ms() - c.last_news >= FOLLOW_RESYNC_MS))
 			ret = resync(req, &c);
+		if (!ret && !c.destroyed)
+			ret = on_stop_request(req, &c, hooks, &cancelled);
 		if (!ret && c.destroyed) {
 			progress_end(p);
 			error("session %u was destroyed before it ended", id);

@@ -94,6 +94,7 @@ int mig_run(struct mig *m, const struct session_params *p, int fd,
 	    const void *devstate, size_t devstate_len,
 	    struct pcmig_session *s)
 {
+	struct follow_hooks hooks = { 0 };
 	uint32_t id;
 	int ret;
 
@@ -111,6 +112,12 @@ int mig_run(struct mig *m, const struct session_params *p, int fd,
 	id = s->id;
 	info("session %u created (%s)", id, role_name(p->role));
 
+	if (m->vmm) {
+		ret = bridge_attach(m->vmm, &m->req, id);
+		if (ret)
+			goto out_close;
+	}
+
 	if (devstate_len) {
 		ret = op_devstate_put(&m->req, id, devstate, devstate_len);
 		if (ret) {
@@ -127,7 +134,19 @@ int mig_run(struct mig *m, const struct session_params *p, int fd,
 	ret = op_session_cmd(&m->req, PCMIG_CMD_START, id);
 	if (ret)
 		return pcnl_fail(&m->req, "START", ret);
-	return follow_session(&m->req, &m->ev, id, &m->progress, s);
+	if (m->vmm && p->role == PCMIG_ROLE_SOURCE)
+		hooks = (struct follow_hooks){
+			.stop_request = bridge_stop_request,
+			.arg = m->vmm,
+		};
+	ret = follow_session(&m->req, &m->ev, id, &m->progress, s, &hooks);
+	if (m->vmm) {
+		bridge_end(m->vmm, &m->req, ret ? NULL : s);
+		/* Not followed to the end: a VMM failure still says more. */
+		if (ret && m->vmm->exit_code)
+			ret = m->vmm->exit_code;
+	}
+	return ret;
 
 out_close:
 	close(fd);
@@ -186,6 +205,8 @@ int mig_report(struct mig *m, const struct pcmig_session *s)
 		if (have_bm)
 			session_bitmaps_json(&j, "bitmaps", bm, nbm);
 		peer_json(&j, &m->peer);
+		if (m->vmm)
+			bridge_json(m->vmm, &j);
 		json_obj_end(&j);
 		json_done(&j);
 	} else {
@@ -200,5 +221,7 @@ int mig_report(struct mig *m, const struct pcmig_session *s)
 		error("%s", line);
 	else
 		info("%s", line);
+	if (m->vmm && m->vmm->exit_code)
+		ret = m->vmm->exit_code;
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bridge.h"
 #include "hello.h"
 #include "nl.h"
 #include "ops.h"
@@ -28,6 +29,7 @@ struct mig {
 	bool json, verbose;
 	int timeout_ms;			/* negotiation bound */
 	struct progress progress;
+	struct bridge *vmm;		/* --vmm, NULL without */
 };
 
 /*
@@ -41,15 +43,20 @@ void mig_close(struct mig *m);
 int mig_negotiate(struct mig *m, int fd);
 
 /*
- * SESSION_NEW with p, DEVSTATE_PUT of devstate (source), SOCK_ATTACH of
- * fd (always closed here: the kernel holds its own reference), START,
- * then follows the session to its end.  Exit code; *s is the final state.
+ * SESSION_NEW with p, VM_ATTACH of m->vmm's VM, DEVSTATE_PUT of devstate
+ * (source), SOCK_ATTACH of fd (always closed here: the kernel holds its
+ * own reference), START, then follows the session to its end (with
+ * m->vmm: answering the stop request on the source), and with m->vmm
+ * once started, bridge_end().  Exit code; *s is the final state.
  */
 int mig_run(struct mig *m, const struct session_params *p, int fd,
 	    const void *devstate, size_t devstate_len,
 	    struct pcmig_session *s);
 
-/* Summary line or JSON document; EXIT_OK only if the session completed. */
+/*
+ * Summary line or JSON document; EXIT_OK only if the session completed,
+ * else EXIT_MIGRATION, or the exit code of a failed step of m->vmm.
+ */
 int mig_report(struct mig *m, const struct pcmig_session *s);
 
 #endif

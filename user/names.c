@@ -34,6 +34,7 @@ static const char *const events[] = {
 	[PCMIG_EVENT_PHASE] = "phase",
 	[PCMIG_EVENT_PROGRESS] = "progress",
 	[PCMIG_EVENT_DESTROYED] = "destroyed",
+	[PCMIG_EVENT_STOP_REQUEST] = "stop-request",
 };
 
 static const char *const bitmap_states[] = {

@@ -326,15 +326,23 @@ int pcnl_recv_events(struct pcnl *nl, pcnl_msg_fn fn, void *arg)
 	}
 }
 
-int pcnl_fail(const struct pcnl *nl, const char *what, int err)
+void pcnl_describe(const struct pcnl *nl, int err, char *buf, size_t len)
 {
 	const char *name = strerrorname_np(-err);
 
 	if (err == -EPERM)
-		error("%s: permission denied: needs CAP_NET_ADMIN", what);
-	else if (nl->extack[0])
-		error("%s: %s (%s)", what, nl->extack, name ? name : "?");
+		snprintf(buf, len, "permission denied: needs CAP_NET_ADMIN");
 	else
-		error("%s: %s (%s)", what, strerror(-err), name ? name : "?");
+		snprintf(buf, len, "%s (%s)",
+			 nl->extack[0] ? nl->extack : strerror(-err),
+			 name ? name : "?");
+}
+
+int pcnl_fail(const struct pcnl *nl, const char *what, int err)
+{
+	char msg[PCNL_EXTACK_LEN + 64];
+
+	pcnl_describe(nl, err, msg, sizeof(msg));
+	error("%s: %s", what, msg);
 	return EXIT_ENV;
 }

@@ -57,6 +57,8 @@ int pcnl_recv_events(struct pcnl *nl, pcnl_msg_fn fn, void *arg);
  * denied: needs CAP_NET_ADMIN") and returns EXIT_ENV.
  */
 int pcnl_fail(const struct pcnl *nl, const char *what, int err);
+/* The same text without "pcmigd: WHAT: ", e.g. "no such session (ENOENT)". */
+void pcnl_describe(const struct pcnl *nl, int err, char *buf, size_t len);
 
 /*
  * Error from an NLMSG_ERROR or NLMSG_DONE message: returns the (negative)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
@@ -220,6 +221,26 @@ int op_devstate_get(struct pcnl *nl, uint32_t id, devstate_piece_fn fn,
 	return ret;
 }
 
+int devstate_write_piece(const void *data, size_t len, void *arg)
+{
+	struct devstate_writer *w = arg;
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(w->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			w->err = errno;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int op_sock_attach(struct pcnl *nl, uint32_t id, int sock_fd)
 {
 	struct nl_msg *msg = session_msg(nl, PCMIG_CMD_SOCK_ATTACH, id);
@@ -227,6 +248,19 @@ int op_sock_attach(struct pcnl *nl, uint32_t id, int sock_fd)
 	if (!msg)
 		return -ENOMEM;
 	if (nla_put_u32(msg, PCMIG_A_SOCK_FD, (uint32_t)sock_fd)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return pcnl_request(nl, msg, NULL, NULL);
+}
+
+int op_vm_attach(struct pcnl *nl, uint32_t id, int vm_fd)
+{
+	struct nl_msg *msg = session_msg(nl, PCMIG_CMD_VM_ATTACH, id);
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, PCMIG_A_VM_FD, (uint32_t)vm_fd)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}

@@ -51,8 +51,19 @@ typedef int (*devstate_piece_fn)(const void *data, size_t len, void *arg);
  */
 int op_devstate_get(struct pcnl *nl, uint32_t id, devstate_piece_fn fn,
 		    void *arg, uint64_t *total);
+/* A devstate_piece_fn that writes each piece to a file. */
+struct devstate_writer {
+	int fd;
+	int err;	/* errno of a failed write: the file's fault */
+};
+int devstate_write_piece(const void *data, size_t len, void *arg);
 int op_sock_attach(struct pcnl *nl, uint32_t id, int sock_fd);
-/* START, START_POSTCOPY, CANCEL, SESSION_DEL: just the session id. */
+/* VM_ATTACH: vm_fd is a KVM VM fd of this process (setup phase only). */
+int op_vm_attach(struct pcnl *nl, uint32_t id, int vm_fd);
+/*
+ * START, START_POSTCOPY, CANCEL, SESSION_DEL, VM_STOPPED: just the
+ * session id.
+ */
 int op_session_cmd(struct pcnl *nl, uint8_t cmd, uint32_t id);
 
 #endif

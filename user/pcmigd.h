@@ -19,6 +19,7 @@ enum pcmigd_exit {
 	EXIT_ENV = 3,		/* module missing, no privilege, netlink error */
 	EXIT_REFUSED = 4,	/* negotiation refused, or peer is not pcmigd */
 	EXIT_NET = 5,		/* connect/listen/accept failed or timed out */
+	EXIT_VMM = 6,		/* --vmm: the VMM failed a step (see pcmigd.rst) */
 };
 
 /* Text shared by every --help so the exit codes are listed identically. */
@@ -30,7 +31,9 @@ enum pcmigd_exit {
 	"  3  environment: pcmig module not loaded, permission denied,\n" \
 	"     netlink error\n" \
 	"  4  negotiation refused (by either side) or peer is not pcmigd\n" \
-	"  5  network error: connect, listen, accept or timeout\n"
+	"  5  network error: connect, listen, accept or timeout\n" \
+	"  6  VMM error (--vmm): its control socket, the VM fd, a command it\n" \
+	"     failed or did not answer, or the VM could not be resumed\n"
 
 int cmd_caps(int argc, char **argv);
 int cmd_incoming(int argc, char **argv);

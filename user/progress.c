@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdarg.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "names.h"
 #include "progress.h"
@@ -38,6 +40,51 @@ static bool is_destination(const struct pcmig_session *s)
 	return s->role == PCMIG_ROLE_DESTINATION;
 }
 
+/* A VM is attached: the session moves guest RAM. */
+static bool has_ram(const struct pcmig_session *s)
+{
+	return SESSION_HAS(s, PCMIG_A_RAM_SIZE) ||
+	       SESSION_HAS_STAT(s, PCMIG_STAT_PAGES_SENT);
+}
+
+static unsigned long long stat(const struct pcmig_session *s, int i)
+{
+	return (unsigned long long)s->stats[i];
+}
+
+/* "  ram 64.0 MiB  pages 10240 sent, 1200 zero, 312 dirty  dirty rate ..." */
+static void add_ram(char *buf, size_t len, size_t *used,
+		    const struct pcmig_session *s)
+{
+	bool dst = is_destination(s);
+	char b[UNITS_LEN];
+
+	if (SESSION_HAS(s, PCMIG_A_RAM_SIZE))
+		add(buf, len, used, "  ram %s", fmt_bytes(s->ram_size, b));
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_PAGES_SENT))
+		add(buf, len, used, "  pages %llu %s",
+		    stat(s, PCMIG_STAT_PAGES_SENT), dst ? "received" : "sent");
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_ZERO_PAGES))
+		add(buf, len, used, ", %llu zero",
+		    stat(s, PCMIG_STAT_ZERO_PAGES));
+	if (!dst && SESSION_HAS_STAT(s, PCMIG_STAT_DIRTY_PAGES))
+		add(buf, len, used, ", %llu dirty",
+		    stat(s, PCMIG_STAT_DIRTY_PAGES));
+	if (!dst && SESSION_HAS_STAT(s, PCMIG_STAT_DIRTY_RATE))
+		add(buf, len, used, "  dirty rate %llu pages/s",
+		    stat(s, PCMIG_STAT_DIRTY_RATE));
+	/* Downtime once the guest stopped, the estimate before. */
+	if (s->phase != PCMIG_PHASE_SETUP && s->phase != PCMIG_PHASE_PRECOPY &&
+	    SESSION_HAS_STAT(s, PCMIG_STAT_DOWNTIME_MS) &&
+	    s->stats[PCMIG_STAT_DOWNTIME_MS])
+		add(buf, len, used, "  downtime %s",
+		    fmt_ms(s->stats[PCMIG_STAT_DOWNTIME_MS], b));
+	else if (!dst && s->phase == PCMIG_PHASE_PRECOPY &&
+		 SESSION_HAS_STAT(s, PCMIG_STAT_EXPECTED_DOWNTIME_MS))
+		add(buf, len, used, "  expected downtime %s",
+		    fmt_ms(s->stats[PCMIG_STAT_EXPECTED_DOWNTIME_MS], b));
+}
+
 void progress_line(const struct pcmig_session *s, char *buf, size_t len)
 {
 	const char *phase = phase_name(s->phase);
@@ -48,6 +95,11 @@ void progress_line(const struct pcmig_session *s, char *buf, size_t len)
 
 	buf[0] = '\0';
 	add(buf, len, &used, "%s", phase ? phase : "?");
+	/* First, so a line cut to the terminal's width still shows them. */
+	if (session_not_converging(s))
+		add(buf, len, &used, ", not converging");
+	if (s->stop_requested)
+		add(buf, len, &used, ", stop requested");
 	if (SESSION_HAS_STAT(s, moved))
 		add(buf, len, &used, "  %s %s", fmt_bytes(s->stats[moved], b),
 		    is_destination(s) ? "received" : "sent");
@@ -60,18 +112,36 @@ void progress_line(const struct pcmig_session *s, char *buf, size_t len)
 	if (SESSION_HAS_STAT(s, PCMIG_STAT_PASSES) && !is_destination(s))
 		add(buf, len, &used, "  pass %llu",
 		    (unsigned long long)s->stats[PCMIG_STAT_PASSES]);
+	if (has_ram(s))
+		add_ram(buf, len, &used, s);
+}
+
+/* Columns of the terminal behind f, 0 if unknown. */
+static size_t term_cols(FILE *f)
+{
+	struct winsize ws;
+	int fd = fileno(f);
+
+	if (fd < 0 || ioctl(fd, TIOCGWINSZ, &ws) < 0)
+		return 0;
+	return ws.ws_col;
 }
 
 void progress_update(struct progress *p, const struct pcmig_session *s,
 		     int64_t now_ms)
 {
 	bool phase_changed = s->phase != p->phase;
-	char line[160];
+	char line[PROGRESS_LINE_MAX];
 
 	if (p->quiet)
 		return;
 	progress_line(s, line, sizeof(line));
 	if (p->tty) {
+		size_t cols = term_cols(p->f);
+
+		/* A line that wraps could not be rewritten in place. */
+		if (cols > 1 && strlen(line) >= cols)
+			line[cols - 1] = '\0';
 		/* \033[K clears what a longer previous line left behind. */
 		fprintf(p->f, "\r%s\033[K", line);
 		p->line_open = true;
@@ -116,6 +186,23 @@ void progress_summary(const struct pcmig_session *s, char *buf, size_t len)
 	    s->phase == PCMIG_PHASE_COMPLETED)
 		add(buf, len, &used, ", downtime %s",
 		    fmt_ms(s->stats[PCMIG_STAT_DOWNTIME_MS], b));
+	if (has_ram(s)) {
+		add(buf, len, &used, " (ram %s",
+		    SESSION_HAS(s, PCMIG_A_RAM_SIZE) ?
+		    fmt_bytes(s->ram_size, b) : "?");
+		if (SESSION_HAS_STAT(s, PCMIG_STAT_PAGES_SENT))
+			add(buf, len, &used, ": %llu pages %s, %llu zero",
+			    stat(s, PCMIG_STAT_PAGES_SENT),
+			    is_destination(s) ? "received" : "sent",
+			    stat(s, PCMIG_STAT_ZERO_PAGES));
+		if (!is_destination(s) &&
+		    SESSION_HAS_STAT(s, PCMIG_STAT_PASSES))
+			add(buf, len, &used, ", %llu passes",
+			    stat(s, PCMIG_STAT_PASSES));
+		if (session_not_converging(s))
+			add(buf, len, &used, ", not converging");
+		add(buf, len, &used, ")");
+	}
 	if (s->reason[0])
 		add(buf, len, &used, " (reason: %s)", s->reason);
 }

@@ -15,6 +15,8 @@
 #include "session.h"
 
 #define PROGRESS_INTERVAL_MS 1000
+/* Longest progress line (progress_line() cuts what does not fit). */
+#define PROGRESS_LINE_MAX 320
 
 struct progress {
 	FILE *f;
@@ -27,7 +29,13 @@ struct progress {
 
 void progress_init(struct progress *p, FILE *f, bool tty, bool quiet);
 
-/* "precopy  12.3 MiB sent  85.2 MiB/s  0 B remaining  pass 1" */
+/*
+ * "precopy  12.3 MiB sent  85.2 MiB/s  0 B remaining  pass 1", with a VM
+ * attached followed by "  ram 64.0 MiB  pages 10240 sent, 1200 zero, 312
+ * dirty  dirty rate 1500 pages/s  expected downtime 120 ms" (destination:
+ * "pages N received, N zero" and the downtime); ", not converging" and
+ * ", stop requested" right after the phase name when they apply.
+ */
 void progress_line(const struct pcmig_session *s, char *buf, size_t len);
 
 /* Shows s as of now_ms (monotonic) if the rules above allow it. */
@@ -37,7 +45,11 @@ void progress_update(struct progress *p, const struct pcmig_session *s,
 /* Ends an in-place line so the next output starts on its own line. */
 void progress_end(struct progress *p);
 
-/* "migration completed: 1.2 GiB sent in 12.3 s, downtime 120 ms" */
+/*
+ * "migration completed: 1.2 GiB sent in 12.3 s, downtime 120 ms", with a
+ * VM attached followed by " (ram 64.0 MiB: 10240 pages sent, 1200 zero,
+ * 3 passes[, not converging])", then " (reason: ...)" if there is one.
+ */
 void progress_summary(const struct pcmig_session *s, char *buf, size_t len);
 
 #endif

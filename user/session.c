@@ -32,6 +32,9 @@ static const struct nla_policy attr_policy[PCMIG_A_MAX + 1] = {
 	[PCMIG_A_EVENT] = { .type = NLA_U32 },
 	[PCMIG_A_STATS] = { .type = NLA_NESTED },
 	[PCMIG_A_SESSIONS_MAX] = { .type = NLA_U32 },
+	[PCMIG_A_VM_FD] = { .type = NLA_U32 },
+	[PCMIG_A_RAM_SIZE] = { .type = NLA_U64 },
+	[PCMIG_A_STOP_REQUESTED] = { .type = NLA_FLAG },
 };
 
 static const struct nla_policy stat_policy[PCMIG_STAT_MAX + 1] = {
@@ -45,6 +48,11 @@ static const struct nla_policy stat_policy[PCMIG_STAT_MAX + 1] = {
 	[PCMIG_STAT_EXPECTED_DOWNTIME_MS] = { .type = NLA_U64 },
 	[PCMIG_STAT_BITMAPS_DONE] = { .type = NLA_U32 },
 	[PCMIG_STAT_BITMAPS_FAILED] = { .type = NLA_U32 },
+	[PCMIG_STAT_PAGES_SENT] = { .type = NLA_U64 },
+	[PCMIG_STAT_ZERO_PAGES] = { .type = NLA_U64 },
+	[PCMIG_STAT_DIRTY_PAGES] = { .type = NLA_U64 },
+	[PCMIG_STAT_DIRTY_RATE] = { .type = NLA_U64 },
+	[PCMIG_STAT_NOT_CONVERGING] = { .type = NLA_U32 },
 };
 
 /* The counters among the stats; the others are u64. */
@@ -104,7 +112,10 @@ int session_from_msg(struct nl_msg *msg, struct pcmig_session *s)
 			nla_get_u64(tb[PCMIG_A_MAX_POSTCOPY_BANDWIDTH]);
 	if (tb[PCMIG_A_DEVSTATE_SIZE])
 		s->devstate_size = nla_get_u64(tb[PCMIG_A_DEVSTATE_SIZE]);
+	if (tb[PCMIG_A_RAM_SIZE])
+		s->ram_size = nla_get_u64(tb[PCMIG_A_RAM_SIZE]);
 	s->postcopy_requested = tb[PCMIG_A_POSTCOPY_REQUESTED] != NULL;
+	s->stop_requested = tb[PCMIG_A_STOP_REQUESTED] != NULL;
 	if (tb[PCMIG_A_REASON])
 		nla_strlcpy(s->reason, tb[PCMIG_A_REASON], sizeof(s->reason));
 	if (tb[PCMIG_A_STATS])
@@ -129,6 +140,12 @@ int info_from_msg(struct nl_msg *msg, struct pcmig_info *info)
 	return 0;
 }
 
+bool session_not_converging(const struct pcmig_session *s)
+{
+	return SESSION_HAS_STAT(s, PCMIG_STAT_NOT_CONVERGING) &&
+	       s->stats[PCMIG_STAT_NOT_CONVERGING];
+}
+
 /* Name of an enum value, or its number for values newer than pcmigd. */
 static const char *name_or_num(const char *name, uint32_t v, char buf[16])
 {
@@ -148,6 +165,8 @@ void session_print_brief(FILE *f, const struct pcmig_session *s)
 	if (SESSION_HAS(s, PCMIG_A_PHASE))
 		fprintf(f, " %s",
 			name_or_num(phase_name(s->phase), s->phase, pb));
+	if (session_not_converging(s))
+		fprintf(f, " (not converging)");
 	if (s->reason[0])
 		fprintf(f, ": %s", s->reason);
 }
@@ -160,6 +179,13 @@ static void print_stat_bytes(FILE *f, const struct pcmig_session *s, int stat,
 	if (SESSION_HAS_STAT(s, stat))
 		fprintf(f, "  %-23s %s (%" PRIu64 ")\n", label,
 			fmt_bytes(s->stats[stat], b), s->stats[stat]);
+}
+
+static void print_stat_count(FILE *f, const struct pcmig_session *s,
+			     int stat, const char *label)
+{
+	if (SESSION_HAS_STAT(s, stat))
+		fprintf(f, "  %-23s %" PRIu64 "\n", label, s->stats[stat]);
 }
 
 static void print_stat_ms(FILE *f, const struct pcmig_session *s, int stat,
@@ -195,6 +221,12 @@ void session_print(FILE *f, const struct pcmig_session *s)
 			fmt_bytes(s->devstate_size, b), s->devstate_size);
 	fprintf(f, "  %-23s %s\n", "postcopy-requested:",
 		s->postcopy_requested ? "yes" : "no");
+	if (SESSION_HAS(s, PCMIG_A_RAM_SIZE))
+		fprintf(f, "  %-23s %s (%" PRIu64 ")\n", "ram-size:",
+			fmt_bytes(s->ram_size, b), s->ram_size);
+	if (SESSION_HAS(s, PCMIG_A_RAM_SIZE) || s->stop_requested)
+		fprintf(f, "  %-23s %s\n", "stop-requested:",
+			s->stop_requested ? "yes" : "no");
 	print_stat_bytes(f, s, PCMIG_STAT_BYTES_SENT, "bytes-sent:");
 	print_stat_bytes(f, s, PCMIG_STAT_BYTES_RECEIVED, "bytes-received:");
 	print_stat_bytes(f, s, PCMIG_STAT_BYTES_REMAINING, "bytes-remaining:");
@@ -214,6 +246,21 @@ void session_print(FILE *f, const struct pcmig_session *s)
 	if (SESSION_HAS_STAT(s, PCMIG_STAT_BITMAPS_FAILED))
 		fprintf(f, "  %-23s %" PRIu64 "\n", "bitmaps-failed:",
 			s->stats[PCMIG_STAT_BITMAPS_FAILED]);
+	print_stat_count(f, s, PCMIG_STAT_PAGES_SENT,
+			 s->role == PCMIG_ROLE_DESTINATION ? "pages-received:" :
+							     "pages-sent:");
+	print_stat_count(f, s, PCMIG_STAT_ZERO_PAGES, "zero-pages:");
+	if (s->role != PCMIG_ROLE_DESTINATION) {
+		print_stat_count(f, s, PCMIG_STAT_DIRTY_PAGES, "dirty-pages:");
+		if (SESSION_HAS_STAT(s, PCMIG_STAT_DIRTY_RATE))
+			fprintf(f, "  %-23s %" PRIu64 " pages/s\n", "dirty-rate:",
+				s->stats[PCMIG_STAT_DIRTY_RATE]);
+	}
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_NOT_CONVERGING))
+		fprintf(f, "  %-23s %s\n", "not-converging:",
+			session_not_converging(s) ?
+			"yes (the guest dirties memory faster than a pass sends it)" :
+			"no");
 }
 
 static const char *const stat_keys[PCMIG_STAT_MAX + 1] = {
@@ -227,7 +274,14 @@ static const char *const stat_keys[PCMIG_STAT_MAX + 1] = {
 	[PCMIG_STAT_EXPECTED_DOWNTIME_MS] = "expected_downtime_ms",
 	[PCMIG_STAT_BITMAPS_DONE] = "bitmaps_done",
 	[PCMIG_STAT_BITMAPS_FAILED] = "bitmaps_failed",
+	[PCMIG_STAT_PAGES_SENT] = "pages_sent",
+	[PCMIG_STAT_ZERO_PAGES] = "zero_pages",
+	[PCMIG_STAT_DIRTY_PAGES] = "dirty_pages",
+	[PCMIG_STAT_DIRTY_RATE] = "dirty_rate",
+	[PCMIG_STAT_NOT_CONVERGING] = "not_converging",
 };
+/* A stat added to the uapi must get a JSON key here. */
+_Static_assert(PCMIG_STAT_MAX == PCMIG_STAT_NOT_CONVERGING, "stat keys");
 
 void session_json_members(struct json *j, const struct pcmig_session *s)
 {
@@ -250,7 +304,12 @@ void session_json_members(struct json *j, const struct pcmig_session *s)
 			 s->max_postcopy_bandwidth);
 	if (SESSION_HAS(s, PCMIG_A_DEVSTATE_SIZE))
 		json_u64(j, "devstate_size", s->devstate_size);
+	if (SESSION_HAS(s, PCMIG_A_RAM_SIZE))
+		json_u64(j, "ram_size", s->ram_size);
 	json_bool(j, "postcopy_requested", s->postcopy_requested);
+	/* Sessions with a VM only: the others never stop a VMM. */
+	if (SESSION_HAS(s, PCMIG_A_RAM_SIZE) || s->stop_requested)
+		json_bool(j, "stop_requested", s->stop_requested);
 	if (SESSION_HAS(s, PCMIG_A_REASON))
 		json_str(j, "reason", s->reason);
 	if (SESSION_HAS(s, PCMIG_A_STATS)) {

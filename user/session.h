@@ -29,7 +29,9 @@ struct pcmig_session {
 	uint64_t max_bandwidth;
 	uint64_t max_postcopy_bandwidth;
 	uint64_t devstate_size;
+	uint64_t ram_size;		/* PCMIG_A_RAM_SIZE: a VM is attached */
 	bool postcopy_requested;
+	bool stop_requested;		/* PCMIG_A_STOP_REQUESTED */
 	char reason[PCMIG_REASON_MAX];
 	uint64_t stats[PCMIG_STAT_MAX + 1];	/* indexed by PCMIG_STAT_* */
 };
@@ -48,9 +50,16 @@ struct pcmig_info {
 int session_from_msg(struct nl_msg *msg, struct pcmig_session *s);
 int info_from_msg(struct nl_msg *msg, struct pcmig_info *info);
 
+/* PCMIG_STAT_NOT_CONVERGING reported and set. */
+bool session_not_converging(const struct pcmig_session *s);
+
 /* Multi-line description for `pcmigd status`. */
 void session_print(FILE *f, const struct pcmig_session *s);
-/* One line: "session 3 source precopy ..." for monitor and lists. */
+/*
+ * One line: "session 3 source precopy" for monitor and lists, with
+ * " (not converging)" while the guest dirties faster than a pass sends and
+ * ": REASON" for a failure.
+ */
 void session_print_brief(FILE *f, const struct pcmig_session *s);
 /*
  * JSON object; keys are the uapi attribute names in lower case

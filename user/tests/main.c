@@ -27,6 +27,7 @@ int main(int argc, char **argv)
 	test_net();
 	test_negotiate();
 	test_bitmap();
+	test_vmm();
 	test_cli();
 	return tap_finish();
 }

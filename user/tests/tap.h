@@ -25,5 +25,6 @@ void test_progress(void);
 void test_nl(void);
 void test_cli(void);
 void test_bitmap(void);
+void test_vmm(void);
 
 #endif

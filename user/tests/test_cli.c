@@ -131,6 +131,15 @@ void test_cli(void)
 	tap_ok(strstr(r.out, "--bitmap-map SRC:DST") &&
 	       strstr(r.out, "block-bitmap-mapping"),
 	       "incoming --help explains --bitmap-map");
+	RUN(&r, "migrate", "--help");
+	tap_ok(strstr(r.out, "--vmm SOCKET") && strstr(r.out, "pidfd_getfd") &&
+	       strstr(r.out, "6  VMM error"),
+	       "migrate --help explains --vmm and exit status 6");
+	RUN(&r, "incoming", "--help");
+	tap_ok(strstr(r.out, "--vmm SOCKET") &&
+	       strstr(r.out, "load-devstate FILE") &&
+	       strstr(r.out, "6  VMM error"),
+	       "incoming --help explains --vmm and exit status 6");
 	RUN(&r, "status", "--bitmaps", "--help");
 	tap_ok(r.status == 0 && strstr(r.out, "--bitmaps"),
 	       "status --help explains --bitmaps");
@@ -178,6 +187,23 @@ void test_cli(void)
 	USAGE("incoming --device-state-out unwritable",
 	      "--device-state-out /nonexistent/dir/x", "incoming", "--listen",
 	      ":0", "--device-state-out", "/nonexistent/dir/x");
+	USAGE("migrate --vmm with --device-state",
+	      "--vmm and --device-state are mutually exclusive", "migrate",
+	      "--to", "127.0.0.1:1", "--vmm", "/run/vm.sock",
+	      "--device-state", "/nonexistent/file");
+	USAGE("migrate --device-state with --vmm",
+	      "--vmm and --device-state are mutually exclusive", "migrate",
+	      "--device-state", "/nonexistent/file", "--to", "127.0.0.1:1",
+	      "--vmm", "/run/vm.sock");
+	USAGE("migrate --vmm empty", "--vmm: empty socket path", "migrate",
+	      "--to", "127.0.0.1:1", "--vmm", "");
+	USAGE("migrate --vmm without value", "'--vmm'", "migrate", "--to",
+	      "127.0.0.1:1", "--vmm");
+	memset(long_name, 'x', 120);
+	long_name[0] = '/';
+	long_name[120] = '\0';
+	USAGE("incoming --vmm too long", "--vmm: socket path of 120 bytes, longer than 107",
+	      "incoming", "--listen", ":0", "--vmm", long_name);
 	USAGE("status with a bad SESSION", "SESSION: 'x' is not a number",
 	      "status", "x");
 	USAGE("cancel with two SESSIONs", "unexpected argument '2'", "cancel",
@@ -262,5 +288,11 @@ void test_cli(void)
 	RUN(&r, "migrate", "--to", "127.0.0.1:9");
 	tap_ok(r.status == EXIT_ENV || r.status == EXIT_NET,
 	       "migrate checks the module before the network (exit %d)",
+	       r.status);
+	RUN(&r, "migrate", "--to", "127.0.0.1:9", "--vmm", "/nonexistent/vm.sock");
+	tap_ok(r.status == EXIT_ENV ||
+	       (r.status == EXIT_VMM &&
+		strstr(r.err, "--vmm /nonexistent/vm.sock: No such file")),
+	       "migrate checks the VMM before the network (exit %d)",
 	       r.status);
 }

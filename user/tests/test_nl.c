@@ -249,6 +249,49 @@ static void test_session(void)
 	nlmsg_free(msg);
 
 	msg = nlmsg_alloc();
+	genlmsg_put(msg, 0, 0, 42, 0, 0, PCMIG_CMD_EVENT, 1);
+	nla_put_u32(msg, PCMIG_A_SESSION_ID, 4);
+	nla_put_u32(msg, PCMIG_A_EVENT, PCMIG_EVENT_STOP_REQUEST);
+	nla_put_u64(msg, PCMIG_A_RAM_SIZE, 64ULL << 20);
+	nla_put_flag(msg, PCMIG_A_STOP_REQUESTED);
+	nest = nla_nest_start(msg, PCMIG_A_STATS);
+	nla_put_u64(msg, PCMIG_STAT_PAGES_SENT, 10240);
+	nla_put_u64(msg, PCMIG_STAT_ZERO_PAGES, 1200);
+	nla_put_u64(msg, PCMIG_STAT_DIRTY_PAGES, 312);
+	nla_put_u64(msg, PCMIG_STAT_DIRTY_RATE, 1500);
+	nla_put_u32(msg, PCMIG_STAT_NOT_CONVERGING, 1);
+	nla_nest_end(msg, nest);
+	tap_ok(!session_from_msg(msg, &s) && s.id == 4 &&
+	       s.event == PCMIG_EVENT_STOP_REQUEST &&
+	       SESSION_HAS(&s, PCMIG_A_RAM_SIZE) && s.ram_size == 64ULL << 20 &&
+	       s.stop_requested && s.stats[PCMIG_STAT_PAGES_SENT] == 10240 &&
+	       s.stats[PCMIG_STAT_ZERO_PAGES] == 1200 &&
+	       s.stats[PCMIG_STAT_DIRTY_PAGES] == 312 &&
+	       s.stats[PCMIG_STAT_DIRTY_RATE] == 1500 &&
+	       s.stats[PCMIG_STAT_NOT_CONVERGING] == 1 &&
+	       session_not_converging(&s),
+	       "RAM attributes, stop request and RAM stats parsed");
+	nlmsg_free(msg);
+
+	msg = nlmsg_alloc();
+	genlmsg_put(msg, 0, 0, 42, 0, 0, PCMIG_CMD_SESSION_GET, 1);
+	nla_put_u32(msg, PCMIG_A_SESSION_ID, 3);
+	nla_put_u32(msg, PCMIG_A_RAM_SIZE, 5);	/* u64 expected */
+	tap_ok(session_from_msg(msg, &s) == -EBADMSG,
+	       "short ram_size is rejected by the policy");
+	nlmsg_free(msg);
+
+	msg = nlmsg_alloc();
+	genlmsg_put(msg, 0, 0, 42, 0, 0, PCMIG_CMD_SESSION_GET, 1);
+	nla_put_u32(msg, PCMIG_A_SESSION_ID, 3);
+	nest = nla_nest_start(msg, PCMIG_A_STATS);
+	nla_put_u8(msg, PCMIG_STAT_NOT_CONVERGING, 1);	/* u32 expected */
+	nla_nest_end(msg, nest);
+	tap_ok(session_from_msg(msg, &s) == -EBADMSG,
+	       "short not_converging stat is rejected by the policy");
+	nlmsg_free(msg);
+
+	msg = nlmsg_alloc();
 	genlmsg_put(msg, 0, 0, 42, 0, 0, PCMIG_CMD_GET_INFO, 1);
 	nla_put_u32(msg, PCMIG_A_VERSION, 1);
 	nla_put_u32(msg, PCMIG_A_STREAM_VERSION, 1);

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VMM bridge of migrate/incoming --vmm SOCKET: pcmigd takes the VM fd
+ * from the VMM's control socket and attaches it to the session; on the
+ * source it answers the module's stop request for the VMM (stop, device
+ * state, VM_STOPPED); at the end it quits or resumes the VMM, and on the
+ * destination loads the device state into it and resumes it.  Every
+ * step and its wording is in Documentation/pcmig/pcmigd.rst ("The VMM
+ * bridge").
+ */
+#ifndef PCMIGD_BRIDGE_H
+#define PCMIGD_BRIDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "json.h"
+#include "nl.h"
+#include "session.h"
+#include "vmmctl.h"
+
+struct bridge {
+	struct vmm vmm;
+	uint32_t role;
+	pid_t pid;		/* the VMM, in our pid namespace */
+	int vm_fd;		/* ours until attached, -1 after */
+	bool stop_seen;		/* source: the stop request came */
+	bool stop_sent;		/* source: pcmigd sent "stop" */
+	bool stopped;		/* source: the VMM replied "ok stopped" */
+	uint64_t devstate_bytes;	/* put (source) or loaded (destination) */
+	/*
+	 * What pcmigd did with the VMM at the end: "quit", "quit-failed",
+	 * "resumed", "stopped" (resume failed), "running" (never stopped);
+	 * NULL before the end.
+	 */
+	const char *outcome;
+	int exit_code;		/* EXIT_OK, or the code of the failed step */
+	char error[768];	/* the first failure, "" if none */
+};
+
+/*
+ * Connects to the control socket and takes the VM fd (vmfd +
+ * pidfd_getfd).  role: PCMIG_ROLE_*.  Exit code (EXIT_VMM), error printed.
+ */
+int bridge_open(struct bridge *b, const char *path, uint32_t role);
+void bridge_close(struct bridge *b);
+
+/* VM_ATTACH to session id, then our fd is closed.  Exit code. */
+int bridge_attach(struct bridge *b, struct pcnl *req, uint32_t id);
+
+/*
+ * Source, at the stop request: "stop", "devstate FILE", DEVSTATE_PUT of
+ * FILE, VM_STOPPED.  Exit code; on failure the error is printed and
+ * recorded (the caller cancels the session).  Matches
+ * follow_hooks.stop_request (arg is the bridge).
+ */
+int bridge_stop_request(void *arg, struct pcnl *req, uint32_t id);
+
+/*
+ * Once the session ended (s final, or NULL when following it failed):
+ * source: "quit" after completed, else "resume" if pcmigd stopped the VM;
+ * destination: DEVSTATE_GET, "load-devstate FILE", "resume" after
+ * completed, else (or when one of these fails) "quit".
+ */
+void bridge_end(struct bridge *b, struct pcnl *req,
+		const struct pcmig_session *s);
+
+/* "vmm": {...} for the final JSON of migrate/incoming. */
+void bridge_json(const struct bridge *b, struct json *j);
+
+#endif
