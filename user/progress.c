@@ -197,8 +197,9 @@ void progress_summary(const struct pcmig_session *s, char *buf, size_t len)
 			    stat(s, PCMIG_STAT_ZERO_PAGES));
 		if (!is_destination(s) &&
 		    SESSION_HAS_STAT(s, PCMIG_STAT_PASSES))
-			add(buf, len, &used, ", %llu passes",
-			    stat(s, PCMIG_STAT_PASSES));
+			add(buf, len, &used, ", %llu pass%s",
+			    stat(s, PCMIG_STAT_PASSES),
+			    stat(s, PCMIG_STAT_PASSES) == 1 ? "" : "es");
 		if (session_not_converging(s))
 			add(buf, len, &used, ", not converging");
 		add(buf, len, &used, ")");

@@ -607,6 +607,12 @@ static void test_render(void)
 	progress_summary(&s, line, sizeof(line));
 	str_eq(line, "migration cancelled: 40.0 MiB sent in 2.5 s (ram 64.0 MiB: 10240 pages sent, 1200 zero, 3 passes, not converging) (reason: cancelled by the user)",
 	       "RAM summary, not converging");
+	s.stats[PCMIG_STAT_PASSES] = 1;
+	s.stats[PCMIG_STAT_NOT_CONVERGING] = 0;
+	s.reason[0] = '\0';
+	progress_summary(&s, line, sizeof(line));
+	tap_ok(strstr(line, "1200 zero, 1 pass)") != NULL,
+	       "RAM summary: 1 pass");
 
 	s = ram_source();
 	s.stats[PCMIG_STAT_NOT_CONVERGING] = 1;
