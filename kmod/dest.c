@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 
 #include "devstate.h"
+#include "netlink.h"
 #include "session.h"
 #include "stream.h"
 #include "wire.h"
@@ -143,6 +144,37 @@ static void dest_fail(struct dest_ctx *c, int err)
 			  pcmig_io_error(err), note);
 }
 
+/* How long the VMM may take to load its state and resume. */
+#define PCMIG_RESUME_TIMEOUT	(60 * HZ)
+
+/*
+ * The VMM contract, destination side: all state is here; the VMM loads
+ * the device state, resumes, and says so.  The source completes (and its
+ * VMM quits) only after that, so a destination that cannot resume leaves
+ * the guest to the source.
+ */
+static int await_resume(struct dest_ctx *c)
+{
+	struct pcmig_session *s = c->s;
+
+	mutex_lock(&s->lock);
+	s->resume_requested = true;
+	mutex_unlock(&s->lock);
+	pcmig_nl_notify(s, PCMIG_EVENT_RESUME_REQUEST);
+	wait_event_timeout(s->wq, READ_ONCE(s->vm_resumed) ||
+			   READ_ONCE(s->stopping), PCMIG_RESUME_TIMEOUT);
+	if (READ_ONCE(s->vm_resumed))
+		return 0;
+	if (READ_ONCE(s->stopping))
+		return -EINTR;
+	pcmig_send_last_word(s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL,
+			     "the destination VMM did not resume");
+	pcmig_session_end(s, PCMIG_PHASE_FAILED,
+			  "the VMM did not acknowledge the resume request within %u s",
+			  PCMIG_RESUME_TIMEOUT / HZ);
+	return -ETIMEDOUT;
+}
+
 static int dest_run(struct dest_ctx *c)
 {
 	struct pcmig_session *s = c->s;
@@ -182,6 +214,11 @@ static int dest_run(struct dest_ctx *c)
 		pcmig_session_progress(s, false);
 		if (act != PCMIG_RX_EOS)
 			continue;
+		if (pcmig_vm_attached(&s->vm)) {
+			err = await_resume(c);
+			if (err)
+				return err;
+		}
 		if (c->rx.phase != PCMIG_PHASE_POSTCOPY)
 			s->stats.downtime_ms = ktime_ms_delta(ktime_get(),
 							      s->stopped_at);

@@ -211,6 +211,9 @@ static int fill_session(struct sk_buff *skb, struct pcmig_session *s,
 	    (s->stop_requested && !s->vm_stopped &&
 	     !pcmig_phase_ended(s->phase) &&
 	     nla_put_flag(skb, PCMIG_A_STOP_REQUESTED)) ||
+	    (s->resume_requested && !s->vm_resumed &&
+	     !pcmig_phase_ended(s->phase) &&
+	     nla_put_flag(skb, PCMIG_A_RESUME_REQUESTED)) ||
 	    (s->reason[0] && nla_put_string(skb, PCMIG_A_REASON, s->reason)) ||
 	    (event && nla_put_u32(skb, PCMIG_A_EVENT, event)) ||
 	    put_stats(skb, s))
@@ -721,19 +724,25 @@ static int pcmig_vm_attach_doit(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-static int pcmig_vm_stopped_doit(struct sk_buff *skb, struct genl_info *info)
+/* VM_STOPPED and VM_RESUMED: the VMM did what the worker waits for. */
+static int pcmig_vm_ack_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	bool stop = info->genlhdr->cmd == PCMIG_CMD_VM_STOPPED;
 	struct pcmig_session *s = session_of(info);
 	int err = 0;
 
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	mutex_lock(&s->lock);
-	if (!s->stop_requested || pcmig_phase_ended(s->phase)) {
-		NL_SET_ERR_MSG(info->extack, "no stop request is pending");
-		err = -EINVAL;
-	} else {
+	if (!(stop ? s->stop_requested : s->resume_requested) ||
+	    pcmig_phase_ended(s->phase)) {
+		err = pcmig_nl_err(info->extack, NULL, -EINVAL, stop ?
+				   "no stop request is pending" :
+				   "no resume request is pending");
+	} else if (stop) {
 		WRITE_ONCE(s->vm_stopped, true);
+	} else {
+		WRITE_ONCE(s->vm_resumed, true);
 	}
 	mutex_unlock(&s->lock);
 	wake_up_all(&s->wq);
@@ -950,7 +959,14 @@ static const struct genl_ops pcmig_ops[] = {
 	},
 	{
 		.cmd = PCMIG_CMD_VM_STOPPED,
-		.doit = pcmig_vm_stopped_doit,
+		.doit = pcmig_vm_ack_doit,
+		.policy = pcmig_id_policy,
+		.maxattr = PCMIG_A_MAX,
+		.flags = PCMIG_ADMIN,
+	},
+	{
+		.cmd = PCMIG_CMD_VM_RESUMED,
+		.doit = pcmig_vm_ack_doit,
 		.policy = pcmig_id_policy,
 		.maxattr = PCMIG_A_MAX,
 		.flags = PCMIG_ADMIN,

@@ -71,6 +71,8 @@ struct pcmig_session {
 	struct pcmig_ram_state ram;
 	bool stop_requested;		/* source: asked the VMM to stop */
 	bool vm_stopped;		/* ... and it acknowledged */
+	bool resume_requested;		/* destination: asked the VMM to run */
+	bool vm_resumed;		/* ... and it acknowledged */
 	struct pcmig_bm_state bm;	/* bitmaps migrated (bm_migrate.h) */
 	struct pcmig_stats stats;
 	ktime_t started;

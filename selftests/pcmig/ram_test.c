@@ -186,6 +186,24 @@ static int ack_stop(struct tnl *nl, uint32_t id)
 	return tnl_simple(nl, PCMIG_CMD_VM_STOPPED, id);
 }
 
+/* Play the destination's VMM: wait for the resume request, acknowledge. */
+static int ack_resume(struct tnl *nl, uint32_t id)
+{
+	struct tnl_session s;
+	int i;
+
+	for (i = 0; i < 6000; i++) {
+		if (tnl_get(nl, id, &s))
+			return -EIO;
+		if (s.resume_requested)
+			return tnl_simple(nl, PCMIG_CMD_VM_RESUMED, id);
+		if (s.phase >= PCMIG_PHASE_COMPLETED)
+			return -ECANCELED;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
 TEST_F(ram, arrives_intact)
 {
 	unsigned long total = 0;
@@ -205,6 +223,8 @@ TEST_F(ram, arrives_intact)
 	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->did));
 	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->sid));
 	ASSERT_EQ(0, ack_stop(&self->nl, self->sid));
+	/* The source completes only once the destination's VM runs. */
+	ASSERT_EQ(0, ack_resume(&self->nl, self->did));
 	EXPECT_EQ(PCMIG_PHASE_COMPLETED,
 		  tnl_wait_phase(&self->nl, self->sid, PCMIG_PHASE_COMPLETED,
 				 60000));
@@ -405,6 +425,7 @@ TEST_F(ram, guest_writes_are_tracked)
 		ASSERT_EQ(0x55, *b) TH_LOG("guest did not write 0x%lx", p);
 	}
 	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_VM_STOPPED, self->sid));
+	ASSERT_EQ(0, ack_resume(&self->nl, self->did));
 	EXPECT_EQ(PCMIG_PHASE_COMPLETED,
 		  tnl_wait_phase(&self->nl, self->sid, PCMIG_PHASE_COMPLETED,
 				 60000));
@@ -421,6 +442,41 @@ TEST_F(ram, guest_writes_are_tracked)
 	       resent, n);
 	EXPECT_GE(resent, n);
 	EXPECT_LE(resent, n + 4);
+}
+
+/*
+ * The destination's VMM cannot resume (it cancels instead): the source
+ * fails with the destination's reason, so its VMM keeps the guest.
+ */
+TEST_F(ram, destination_that_cannot_resume_fails_the_source)
+{
+	struct tnl_session s, d;
+	int i;
+
+	fill(&self->src, &self->dst);
+	ASSERT_EQ(0, vm_attach(&self->nl, self->sid, self->src.fd));
+	ASSERT_EQ(0, vm_attach(&self->nl, self->did, self->dst.fd));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->did));
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_START, self->sid));
+	ASSERT_EQ(0, ack_stop(&self->nl, self->sid));
+	for (i = 0; i < 6000; i++) {
+		ASSERT_EQ(0, tnl_get(&self->nl, self->did, &d));
+		if (d.resume_requested)
+			break;
+		usleep(10000);
+	}
+	ASSERT_TRUE(d.resume_requested);
+	ASSERT_EQ(0, tnl_get(&self->nl, self->sid, &s));
+	EXPECT_EQ(PCMIG_PHASE_STOPPED, s.phase) TH_LOG("source ran ahead");
+	ASSERT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_CANCEL, self->did));
+	EXPECT_EQ(PCMIG_PHASE_FAILED,
+		  tnl_wait_phase(&self->nl, self->sid, PCMIG_PHASE_COMPLETED,
+				 20000));
+	ASSERT_EQ(0, tnl_get(&self->nl, self->sid, &s));
+	TH_LOG("source: %s", s.reason);
+	EXPECT_NE(NULL, strstr(s.reason, "cancelled on the destination"));
+	EXPECT_EQ(-EINVAL, tnl_simple(&self->nl, PCMIG_CMD_VM_RESUMED,
+				      self->did));
 }
 
 /* Cancel while the source waits for its VMM: both sides end cleanly. */

@@ -99,6 +99,12 @@ enum pcmig_event {
 	 * then acknowledge with PCMIG_CMD_VM_STOPPED.
 	 */
 	PCMIG_EVENT_STOP_REQUEST,
+	/*
+	 * Destination with a VM attached: everything has arrived; load the
+	 * device state (DEVSTATE_GET), resume the VM, then acknowledge with
+	 * PCMIG_CMD_VM_RESUMED.  Only then does the source hear "complete".
+	 */
+	PCMIG_EVENT_RESUME_REQUEST,
 };
 
 enum pcmig_attr {
@@ -137,6 +143,7 @@ enum pcmig_attr {
 	PCMIG_A_VM_FD,			/* u32: fd of a KVM VM (KVM_CREATE_VM) */
 	PCMIG_A_RAM_SIZE,		/* u64: bytes of guest RAM attached */
 	PCMIG_A_STOP_REQUESTED,		/* flag: waiting for PCMIG_CMD_VM_STOPPED */
+	PCMIG_A_RESUME_REQUESTED,	/* flag: waiting for PCMIG_CMD_VM_RESUMED */
 
 	__PCMIG_A_MAX
 };
@@ -205,6 +212,8 @@ enum pcmig_cmd {
 	PCMIG_CMD_VM_ATTACH,		/* id vm-fd */
 	/* The VMM stopped the VM after PCMIG_EVENT_STOP_REQUEST. */
 	PCMIG_CMD_VM_STOPPED,		/* id */
+	/* The VMM resumed the VM after PCMIG_EVENT_RESUME_REQUEST. */
+	PCMIG_CMD_VM_RESUMED,		/* id */
 
 	__PCMIG_CMD_MAX
 };

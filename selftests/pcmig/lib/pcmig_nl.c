@@ -328,6 +328,7 @@ void tnl_session_parse(const struct tnl_attrs *at, struct tnl_session *s)
 		s->zero_pages = tnl_u64(at->stat[PCMIG_STAT_ZERO_PAGES]);
 	s->postcopy_requested = a[PCMIG_A_POSTCOPY_REQUESTED] != NULL;
 	s->stop_requested = a[PCMIG_A_STOP_REQUESTED] != NULL;
+	s->resume_requested = a[PCMIG_A_RESUME_REQUESTED] != NULL;
 	if (a[PCMIG_A_REASON])
 		snprintf(s->reason, sizeof(s->reason), "%s",
 			 (char *)NLA_DATA(a[PCMIG_A_REASON]));

@@ -73,7 +73,7 @@ struct tnl_session {
 	uint64_t max_bw, max_pc_bw, devstate_size;
 	uint64_t bytes_sent, bytes_received;
 	uint64_t ram_size, pages_sent, zero_pages;
-	bool postcopy_requested, stop_requested;
+	bool postcopy_requested, stop_requested, resume_requested;
 	char reason[PCMIG_REASON_MAX];
 };
 
