@@ -227,8 +227,7 @@ static void dest_quit(struct bridge *b)
 }
 
 /* DEVSTATE_GET into the VMM's file, load-devstate, resume.  Exit code. */
-static int dest_resume(struct bridge *b, struct pcnl *req,
-		       const struct pcmig_session *s)
+static int dest_resume(struct bridge *b, struct pcnl *req, uint32_t id)
 {
 	static const char when[] = "resuming the VM";
 	struct vmm_tmp tmp = { 0 };
@@ -251,7 +250,7 @@ static int dest_resume(struct bridge *b, struct pcnl *req,
 			   when, tmp.file, strerror(errno));
 		goto out;
 	}
-	ret = op_devstate_get(req, s->id, devstate_write_piece, &w, &got);
+	ret = op_devstate_get(req, id, devstate_write_piece, &w, &got);
 	if (w.err) {
 		ret = fail(b, EXIT_VMM, "%s: %s: %s", when, tmp.file,
 			   strerror(w.err));
@@ -284,6 +283,12 @@ static int dest_resume(struct bridge *b, struct pcnl *req,
 		goto out;
 	b->outcome = "resumed";
 	info("VM resumed on this host");
+	/* Only now does the source hear "complete" (and its VMM quit). */
+	ret = op_session_cmd(req, PCMIG_CMD_VM_RESUMED, id);
+	if (ret) {
+		pcnl_describe(req, ret, msg, sizeof(msg));
+		ret = fail(b, EXIT_ENV, "%s: VM_RESUMED: %s", when, msg);
+	}
 out:
 	if (w.fd >= 0)
 		close(w.fd);
@@ -291,16 +296,30 @@ out:
 	return ret;
 }
 
+int bridge_resume_request(void *arg, struct pcnl *req, uint32_t id)
+{
+	struct bridge *b = arg;
+
+	b->resume_seen = true;
+	return dest_resume(b, req, id);
+}
+
 void bridge_end(struct bridge *b, struct pcnl *req,
 		const struct pcmig_session *s)
 {
+	(void)req;
 	if (b->role == PCMIG_ROLE_SOURCE) {
 		source_end(b, s);
 		return;
 	}
-	if (s && s->phase == PCMIG_PHASE_COMPLETED &&
-	    dest_resume(b, req, s) == EXIT_OK)
+	/* Resumed at the module's request, and the session completed. */
+	if (s && s->phase == PCMIG_PHASE_COMPLETED && b->outcome &&
+	    !strcmp(b->outcome, "resumed"))
 		return;
+	if (b->outcome && !strcmp(b->outcome, "resumed")) {
+		/* Resumed, then the session failed: the VM may not run. */
+		b->outcome = NULL;
+	}
 	dest_quit(b);
 }
 

@@ -26,6 +26,7 @@ struct bridge {
 	pid_t pid;		/* the VMM, in our pid namespace */
 	int vm_fd;		/* ours until attached, -1 after */
 	bool stop_seen;		/* source: the stop request came */
+	bool resume_seen;	/* destination: the resume request came */
 	bool stop_sent;		/* source: pcmigd sent "stop" */
 	bool stopped;		/* source: the VMM replied "ok stopped" */
 	uint64_t devstate_bytes;	/* put (source) or loaded (destination) */
@@ -58,10 +59,17 @@ int bridge_attach(struct bridge *b, struct pcnl *req, uint32_t id);
 int bridge_stop_request(void *arg, struct pcnl *req, uint32_t id);
 
 /*
+ * Destination, at the resume request: DEVSTATE_GET, "load-devstate FILE",
+ * "resume", VM_RESUMED (the source completes only then).  Exit code; on
+ * failure the caller cancels the session, which fails the source, whose
+ * VMM keeps the guest.  Matches follow_hooks.resume_request.
+ */
+int bridge_resume_request(void *arg, struct pcnl *req, uint32_t id);
+
+/*
  * Once the session ended (s final, or NULL when following it failed):
  * source: "quit" after completed, else "resume" if pcmigd stopped the VM;
- * destination: DEVSTATE_GET, "load-devstate FILE", "resume" after
- * completed, else (or when one of these fails) "quit".
+ * destination: nothing if it completed with the VM resumed, else "quit".
  */
 void bridge_end(struct bridge *b, struct pcnl *req,
 		const struct pcmig_session *s);

@@ -43,6 +43,8 @@ struct follow_ctx {
 	bool destroyed;
 	bool stop_event;	/* PCMIG_EVENT_STOP_REQUEST came */
 	bool stop_done;		/* the stop request was handled */
+	bool resume_event;	/* PCMIG_EVENT_RESUME_REQUEST came */
+	bool resume_done;	/* the resume request was handled */
 };
 
 static int on_event(struct nl_msg *msg, void *arg)
@@ -60,6 +62,8 @@ static int on_event(struct nl_msg *msg, void *arg)
 	}
 	if (ev.event == PCMIG_EVENT_STOP_REQUEST)
 		c->stop_event = true;
+	if (ev.event == PCMIG_EVENT_RESUME_REQUEST)
+		c->resume_event = true;
 	*c->s = ev;
 	progress_update(c->p, c->s, now_ms());
 	return 0;
@@ -99,24 +103,41 @@ static int cancel(struct pcnl *req, uint32_t id)
 }
 
 /*
- * The stop request, once: by its event or by the flag (the event may have
- * been lost).  A failed hook cancels the session; its exit code is the
- * hook's business, following goes on to the end.
+ * A request of the module to the VMM, once: by its event or by its flag
+ * (the event may have been lost).  A failed hook cancels the session; its
+ * exit code is the hook's business, following goes on to the end.
  */
-static int on_stop_request(struct pcnl *req, struct follow_ctx *c,
-			   const struct follow_hooks *h, bool *cancelled)
+static int on_request(struct pcnl *req, struct follow_ctx *c,
+		      int (*hook)(void *, struct pcnl *, uint32_t), void *arg,
+		      bool asked, bool *done, bool *cancelled)
 {
-	if (c->stop_done || !h || !h->stop_request || *cancelled ||
-	    phase_is_end(c->s->phase) ||
-	    (!c->stop_event && !c->s->stop_requested))
+	if (*done || !hook || *cancelled || phase_is_end(c->s->phase) ||
+	    !asked)
 		return EXIT_OK;
-	c->stop_done = true;
+	*done = true;
 	progress_end(c->p);
-	if (h->stop_request(h->arg, req, c->id) == EXIT_OK)
+	if (hook(arg, req, c->id) == EXIT_OK)
 		return EXIT_OK;
 	*cancelled = true;
 	info("cancelling session %u", c->id);
 	return cancel(req, c->id);
+}
+
+static int on_requests(struct pcnl *req, struct follow_ctx *c,
+		       const struct follow_hooks *h, bool *cancelled)
+{
+	int ret;
+
+	if (!h)
+		return EXIT_OK;
+	ret = on_request(req, c, h->stop_request, h->arg,
+			 c->stop_event || c->s->stop_requested, &c->stop_done,
+			 cancelled);
+	if (!ret)
+		ret = on_request(req, c, h->resume_request, h->arg,
+				 c->resume_event || c->s->resume_requested,
+				 &c->resume_done, cancelled);
+	return ret;
 }
 
 static int on_signal(struct pcnl *req, struct follow_ctx *c, int sfd,
@@ -160,7 +181,7 @@ int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
 	/* Events sent before we looked are not replayed: start from now. */
 	ret = resync(req, &c);
 	if (!ret)
-		ret = on_stop_request(req, &c, hooks, &cancelled);
+		ret = on_requests(req, &c, hooks, &cancelled);
 	while (!ret && !phase_is_end(s->phase)) {
 		struct pollfd pfd[2] = {
 			{ .fd = pcnl_fd(ev), .events = POLLIN },
@@ -189,7 +210,7 @@ int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
 		    (c.lost || now_ms() - c.last_news >= FOLLOW_RESYNC_MS))
 			ret = resync(req, &c);
 		if (!ret && !c.destroyed)
-			ret = on_stop_request(req, &c, hooks, &cancelled);
+			ret = on_requests(req, &c, hooks, &cancelled);
 		if (!ret && c.destroyed) {
 			progress_end(p);
 			error("session %u was destroyed before it ended", id);

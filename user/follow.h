@@ -28,6 +28,11 @@ struct follow_hooks {
 	 * then cancelled and followed to its end.
 	 */
 	int (*stop_request)(void *arg, struct pcnl *req, uint32_t id);
+	/*
+	 * The destination asks the VMM to resume (PCMIG_EVENT_RESUME_REQUEST
+	 * or the flag PCMIG_A_RESUME_REQUESTED): the same rules.
+	 */
+	int (*resume_request)(void *arg, struct pcnl *req, uint32_t id);
 	void *arg;
 };
 

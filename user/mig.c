@@ -134,9 +134,10 @@ int mig_run(struct mig *m, const struct session_params *p, int fd,
 	ret = op_session_cmd(&m->req, PCMIG_CMD_START, id);
 	if (ret)
 		return pcnl_fail(&m->req, "START", ret);
-	if (m->vmm && p->role == PCMIG_ROLE_SOURCE)
+	if (m->vmm)
 		hooks = (struct follow_hooks){
 			.stop_request = bridge_stop_request,
+			.resume_request = bridge_resume_request,
 			.arg = m->vmm,
 		};
 	ret = follow_session(&m->req, &m->ev, id, &m->progress, s, &hooks);

@@ -35,6 +35,7 @@ static const struct nla_policy attr_policy[PCMIG_A_MAX + 1] = {
 	[PCMIG_A_VM_FD] = { .type = NLA_U32 },
 	[PCMIG_A_RAM_SIZE] = { .type = NLA_U64 },
 	[PCMIG_A_STOP_REQUESTED] = { .type = NLA_FLAG },
+	[PCMIG_A_RESUME_REQUESTED] = { .type = NLA_FLAG },
 };
 
 static const struct nla_policy stat_policy[PCMIG_STAT_MAX + 1] = {
@@ -116,6 +117,7 @@ int session_from_msg(struct nl_msg *msg, struct pcmig_session *s)
 		s->ram_size = nla_get_u64(tb[PCMIG_A_RAM_SIZE]);
 	s->postcopy_requested = tb[PCMIG_A_POSTCOPY_REQUESTED] != NULL;
 	s->stop_requested = tb[PCMIG_A_STOP_REQUESTED] != NULL;
+	s->resume_requested = tb[PCMIG_A_RESUME_REQUESTED] != NULL;
 	if (tb[PCMIG_A_REASON])
 		nla_strlcpy(s->reason, tb[PCMIG_A_REASON], sizeof(s->reason));
 	if (tb[PCMIG_A_STATS])

@@ -32,6 +32,7 @@ struct pcmig_session {
 	uint64_t ram_size;		/* PCMIG_A_RAM_SIZE: a VM is attached */
 	bool postcopy_requested;
 	bool stop_requested;		/* PCMIG_A_STOP_REQUESTED */
+	bool resume_requested;		/* PCMIG_A_RESUME_REQUESTED */
 	char reason[PCMIG_REASON_MAX];
 	uint64_t stats[PCMIG_STAT_MAX + 1];	/* indexed by PCMIG_STAT_* */
 };

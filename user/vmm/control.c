@@ -13,6 +13,7 @@
 
 #include "control.h"
 #include "snapshot.h"
+#include "vcpu_state.h"
 #include "vmm.h"
 
 int ctl_listen(struct ctl_server *s, const char *path, char *err, size_t errlen)
@@ -95,6 +96,8 @@ const char *vm_state_name(struct vm *vm, bool finished)
 {
 	if (vm->fatal)
 		return "failed";
+	if (vm->incoming)
+		return "incoming";
 	if (finished || vm_all_done(vm))
 		return "finished";
 	return vm_stopped(vm) ? "stopped" : "running";
@@ -204,8 +207,87 @@ static enum ctl_action command(struct ctl_env *env, char *line, char *reply, siz
 			}
 		}
 	} else if (!strcmp(argv[0], "resume") && argc == 1) {
-		vm_resume(vm);
-		snprintf(msg, sizeof(msg), "running");
+		if (vm->need_state) {
+			ok = false;
+			snprintf(msg, sizeof(msg), "resume: the VM has no %sstate: load-devstate FILE first",
+				 vm->incoming ? "" : "complete ");
+		} else {
+			vm_resume(vm);
+			snprintf(msg, sizeof(msg), "running");
+		}
+	} else if (!strcmp(argv[0], "vmfd") && argc == 1) {
+		/* pcmig's attach: it takes the fd with pidfd_getfd(pid, fd) */
+		pthread_mutex_lock(&vm->dirty.lock);
+		if (vm->dirty.vmm_harvests) {
+			ok = false;
+			snprintf(msg, sizeof(msg), "vmfd: this VMM harvests the VM's dirty log itself "
+				 "(--dirty-log or the dirty-log test); pcmig needs the log: run without --dirty-log");
+		} else {
+			vm->vmfd_given = true;
+		}
+		pthread_mutex_unlock(&vm->dirty.lock);
+		if (ok) {
+			if (json)
+				outf(&o, "{\"ok\":true,\"pid\":%d,\"fd\":%d}\n", (int)getpid(),
+				     vm->kvm.vm_fd);
+			else
+				outf(&o, "ok pid %d fd %d\n", (int)getpid(), vm->kvm.vm_fd);
+			return act;
+		}
+	} else if (!strcmp(argv[0], "devstate") && argc == 2) {
+		size_t len;
+
+		if (vm->need_state) {
+			ok = false;
+			snprintf(msg, sizeof(msg), "devstate: the VM has no state to write (nothing loaded)");
+		} else if (!vm_stopped(vm) && !vm_all_done(vm)) {
+			ok = false;
+			snprintf(msg, sizeof(msg), "devstate: the VM is running (stop it first)");
+		} else if (devstate_write_file(vm, argv[1], &len, err, sizeof(err)) < 0) {
+			ok = false;
+			snprintf(msg, sizeof(msg), "devstate: %s", err);
+		} else {
+			snprintf(msg, sizeof(msg), "devstate %zu bytes to %s", len, argv[1]);
+		}
+	} else if (!strcmp(argv[0], "load-devstate") && argc == 2) {
+		uint8_t *blob;
+		size_t len;
+
+		if (!vm->stop_req) {
+			ok = false;
+			snprintf(msg, sizeof(msg), "load-devstate: the VM is running (stop it first)");
+		} else if (devstate_read_file(argv[1], &blob, &len, err, sizeof(err)) < 0) {
+			ok = false;
+			snprintf(msg, sizeof(msg), "load-devstate: %s", err);
+		} else {
+			vm_stop(vm);	/* every vCPU parked: none is in KVM_RUN */
+			pthread_mutex_lock(&vm->lock);
+			if (devstate_load(vm, blob, len, err, sizeof(err)) < 0) {
+				ok = false;
+				/* a record may have been applied: the state is not usable */
+				if (!vm->incoming)
+					vm->need_state = true;
+				snprintf(msg, sizeof(msg), "load-devstate: %s: %s", argv[1], err);
+			} else {
+				vm->incoming = false;
+				vm->need_state = false;
+				snprintf(msg, sizeof(msg), "loaded %zu bytes of device state", len);
+			}
+			pthread_cond_broadcast(&vm->cond);
+			pthread_mutex_unlock(&vm->lock);
+			free(blob);
+			vm_notify(vm);
+		}
+	} else if (!strcmp(argv[0], "load-ram") && argc == 2) {
+		if (!vm->need_state) {
+			ok = false;
+			snprintf(msg, sizeof(msg), "load-ram: only into an incoming VM (--incoming)");
+		} else if (snap_load_ram_file(vm, argv[1], err, sizeof(err)) < 0) {
+			ok = false;
+			snprintf(msg, sizeof(msg), "load-ram: %s", err);
+		} else {
+			snprintf(msg, sizeof(msg), "loaded the RAM of %s", argv[1]);
+		}
 	} else if (!strcmp(argv[0], "status") && argc == 1) {
 		char st[2048];
 
@@ -233,7 +315,10 @@ static enum ctl_action command(struct ctl_env *env, char *line, char *reply, siz
 			return act;
 		}
 	} else if (!strcmp(argv[0], "save") && argc == 2) {
-		if (!vm_stopped(vm) && !vm_all_done(vm)) {
+		if (vm->need_state) {
+			ok = false;
+			snprintf(msg, sizeof(msg), "save: the VM has no state to save (nothing loaded)");
+		} else if (!vm_stopped(vm) && !vm_all_done(vm)) {
 			ok = false;
 			snprintf(msg, sizeof(msg), "save: the VM is running (stop it first)");
 		} else if (snap_save(vm, argv[1], err, sizeof(err)) < 0) {
@@ -255,7 +340,8 @@ static enum ctl_action command(struct ctl_env *env, char *line, char *reply, siz
 		act = CTL_QUIT;
 	} else if (!strcmp(argv[0], "help") && argc == 1) {
 		snprintf(msg, sizeof(msg), "commands: stop resume status peek ADDR save FILE "
-			 "finish dirty quit help; prefix json for a JSON reply");
+			 "finish dirty vmfd devstate FILE load-devstate FILE load-ram FILE "
+			 "quit help; prefix json for a JSON reply");
 	} else {
 		ok = false;
 		snprintf(msg, sizeof(msg), "unknown command or wrong arguments: %s (try help)",

@@ -21,7 +21,12 @@ int dirty_init(struct vm *vm, bool logging)
 	uint64_t max = 0;
 
 	pthread_mutex_init(&d->lock, NULL);
-	d->vmm_harvests = true;
+	/*
+	 * The VMM harvests only what it logs itself (--dirty-log, the
+	 * dirty-log test).  Otherwise whatever fills KVM's dirty log is
+	 * pcmig's: a full ring is waited out, never harvested here.
+	 */
+	d->vmm_harvests = logging;
 	d->logging = logging;
 	for (unsigned int i = 0; i < vm->mem.n; i++) {
 		uint64_t words = (slot_pages(&vm->mem.slot[i]) + 63) / 64;
@@ -48,12 +53,25 @@ void dirty_free(struct vm *vm)
 
 int dirty_start_logging(struct vm *vm)
 {
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->dirty.lock);
 	if (vm->dirty.logging)
-		return 0;
-	if (mem_register(&vm->mem, vm->kvm.vm_fd, KVM_MEM_LOG_DIRTY_PAGES) < 0)
-		return -1;
-	vm->dirty.logging = true;
-	return 0;
+		goto out;
+	if (vm->vmfd_given) {
+		/* the module may be logging: two harvesters lose pages */
+		errno = EBUSY;
+		ret = -1;
+		goto out;
+	}
+	ret = mem_register(&vm->mem, vm->kvm.vm_fd, KVM_MEM_LOG_DIRTY_PAGES);
+	if (!ret) {
+		vm->dirty.logging = true;
+		vm->dirty.vmm_harvests = true;
+	}
+out:
+	pthread_mutex_unlock(&vm->dirty.lock);
+	return ret < 0 ? -1 : 0;
 }
 
 static void mark(struct vm *vm, unsigned int slot, uint64_t page)
@@ -143,9 +161,13 @@ uint64_t dirty_count(struct vm *vm)
 /*
  * KVM_EXIT_DIRTY_RING_FULL: this vCPU's ring reached its soft limit and
  * KVM_RUN will not enter the guest until entries were harvested and reset.
- * The vCPU pauses for a moment so the harvester (pcmig, later) can catch
- * up; while the VMM is the harvester it collects the rings right here, so
- * the guest never waits forever.  Then KVM_RUN is simply retried.
+ * While the VMM is the harvester (--dirty-log) it collects the rings right
+ * here, so the guest never waits forever.  Otherwise the log is pcmig's
+ * (the module turned KVM_MEM_LOG_DIRTY_PAGES on for a migration and
+ * harvests the rings itself): the vCPU pauses 1 ms so the module can
+ * catch up, and KVM_RUN is retried, as often as needed.  The main loop
+ * re-checks a stop request before every KVM_RUN, so the vCPU stays
+ * stoppable meanwhile.
  */
 void dirty_ring_full(struct vcpu *v)
 {
@@ -182,7 +204,9 @@ void dirtytest_area(struct vm *vm, uint64_t list_gpa, uint64_t cap, uint64_t are
 	d->dt_rng = 0x9e3779b97f4a7c15ull;
 	d->dt_active = true;
 	if (dirty_start_logging(vm) < 0)
-		vm_fail(vm, EXIT_ENV, "enabling dirty logging: %s", strerror(errno));
+		vm_fail(vm, EXIT_ENV, "enabling dirty logging: %s",
+			vm->vmfd_given ? "the VM fd was handed out (vmfd): pcmig owns the dirty log" :
+			strerror(errno));
 }
 
 static bool dt_listed(struct dirty *d, uint64_t gpa)

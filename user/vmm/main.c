@@ -28,6 +28,7 @@
 static const char usage_text[] =
 "Usage: pcmig-vmm [OPTION]... --kernel IMAGE [--append CMDLINE]\n"
 "       pcmig-vmm [OPTION]... --restore FILE\n"
+"       pcmig-vmm [OPTION]... --incoming --control SOCKET\n"
 "       pcmig-vmm --ctl SOCKET [--json] COMMAND [ARG]\n"
 "\n"
 "The reference KVM VMM of pcmig.  Boots a Multiboot v1 kernel the way\n"
@@ -52,21 +53,29 @@ static const char usage_text[] =
 "                      --mem and --slots must give the file's layout, else\n"
 "                      the restore is refused showing both layouts\n"
 "  --paused            create the VM stopped; \"resume\" starts it\n"
+"  --incoming          the destination of a migration: create the VM with\n"
+"                      this layout, stopped, with nothing loaded; its RAM\n"
+"                      comes from pcmig, its device state with\n"
+"                      \"load-devstate FILE\", then \"resume\" runs it to its\n"
+"                      end (needs --control)\n"
 "\n"
-"Dirty logging (what pcmig will do to the VM, done by the VMM for now):\n"
+"Dirty logging (a migration's is pcmig's: never with --dirty-log):\n"
 "  --dirty-ring N      enable KVM's dirty ring, N entries per vCPU (power\n"
 "                      of two, >= 256 for 4 KiB pages); without it KVM's\n"
 "                      dirty bitmap is used\n"
 "  --dirty-log         log dirty pages on every slot from the start and\n"
 "                      harvest them (ring or bitmap) every 100 ms; a full\n"
-"                      ring makes that vCPU harvest and retry\n"
+"                      ring makes that vCPU harvest and retry.  Without it\n"
+"                      the VMM never harvests: a full ring (pcmig is\n"
+"                      logging) makes that vCPU wait 1 ms and retry\n"
 "  --dirty-test-rounds N  rounds of the dirty-log test (guest mode=dirtytest,\n"
 "                      default 16)\n"
 "\n"
 "Control and output:\n"
 "  --control SOCKET    listen for commands on a unix stream socket:\n"
 "                      stop, resume, status, peek ADDR, save FILE, finish,\n"
-"                      dirty, quit, help; \"json CMD\" replies in JSON\n"
+"                      dirty, vmfd, devstate FILE, load-devstate FILE,\n"
+"                      load-ram FILE, quit, help; \"json CMD\" replies in JSON\n"
 "  --save-on-stop FILE on \"stop\", SIGINT or SIGTERM: stop, save to FILE, exit 5\n"
 "  --linger            keep serving the control socket after the guest\n"
 "                      finished, until \"quit\"\n"
@@ -189,12 +198,13 @@ static unsigned long num(const char *opt, const char *s, unsigned long lo, unsig
 struct opts {
 	unsigned int vcpus, mem, slots, ring, dt_rounds, timeout;
 	const char *kernel, *append, *restore, *control, *save_on_stop;
-	bool dirty_log, paused, linger, json;
+	bool dirty_log, paused, linger, json, incoming;
 };
 
 enum {
 	O_VCPUS = 256, O_MEM, O_SLOTS, O_KERNEL, O_APPEND, O_RESTORE, O_PAUSED,
 	O_RING, O_DLOG, O_DTR, O_CONTROL, O_SOS, O_LINGER, O_TIMEOUT, O_JSON, O_CTL,
+	O_INCOMING,
 };
 
 static const struct option longopts[] = {
@@ -205,6 +215,7 @@ static const struct option longopts[] = {
 	{ "append", required_argument, NULL, O_APPEND },
 	{ "restore", required_argument, NULL, O_RESTORE },
 	{ "paused", no_argument, NULL, O_PAUSED },
+	{ "incoming", no_argument, NULL, O_INCOMING },
 	{ "dirty-ring", required_argument, NULL, O_RING },
 	{ "dirty-log", no_argument, NULL, O_DLOG },
 	{ "dirty-test-rounds", required_argument, NULL, O_DTR },
@@ -233,6 +244,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_APPEND: o->append = optarg; break;
 		case O_RESTORE: o->restore = optarg; break;
 		case O_PAUSED: o->paused = true; break;
+		case O_INCOMING: o->incoming = true; break;
 		case O_RING:
 			o->ring = num("--dirty-ring", optarg, 1, 1u << 24);
 			if (o->ring & (o->ring - 1))
@@ -271,8 +283,21 @@ static void parse(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
-	if (!o->kernel == !o->restore)
+	if (o->incoming) {
+		if (o->kernel || o->restore)
+			die(EXIT_USAGE, "--incoming takes its state from a migration, not from --%s",
+			    o->kernel ? "kernel" : "restore");
+		if (*o->append)
+			die(EXIT_USAGE, "--append goes with --kernel, not --incoming");
+		if (!o->control)
+			die(EXIT_USAGE, "--incoming needs --control (load-devstate, resume)");
+		if (o->dirty_log)
+			die(EXIT_USAGE, "--dirty-log and --incoming: a migrated VM's dirty log is pcmig's");
+		if (o->save_on_stop)
+			die(EXIT_USAGE, "--save-on-stop and --incoming: nothing to save before load-devstate");
+	} else if (!o->kernel == !o->restore) {
 		die(EXIT_USAGE, "give exactly one of --kernel IMAGE and --restore FILE");
+	}
 	if (o->restore && *o->append)
 		die(EXIT_USAGE, "--append goes with --kernel, not --restore");
 	if (o->linger && !o->control)
@@ -417,7 +442,10 @@ static void setup_vm(struct vm *vm, const struct opts *o)
 	for (unsigned int i = 0; i < vm->nvcpus; i++)
 		if (vcpu_create(vm, i) < 0)
 			die(EXIT_ENV, "creating vCPU %u: %s", i, strerror(errno));
-	if (o->restore) {
+	if (o->incoming) {
+		/* registers, RAM and all come from the migration */
+		vm->incoming = vm->need_state = true;
+	} else if (o->restore) {
 		uint8_t *blob;
 		size_t len;
 
@@ -469,9 +497,8 @@ int main(int argc, char **argv)
 	setup_vm(vm, &o);
 	if (o.control && ctl_listen(&ctl, o.control, err, sizeof(err)) < 0)
 		die(EXIT_ENV, "%s", err);
-	if (o.paused) {
+	if (o.paused || o.incoming)
 		vm->stop_req = true;
-	}
 	if (vcpus_start(vm) < 0)
 		die(EXIT_ENV, "starting vCPU threads: %s", strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -234,3 +234,91 @@ void snap_close(struct snap *s)
 		close(s->fd);
 	s->fd = -1;
 }
+
+int devstate_write_file(struct vm *vm, const char *path, size_t *len, char *err, size_t errlen)
+{
+	uint8_t *blob = NULL;
+	char tmp[4096];
+	int fd;
+
+	if (devstate_save(vm, &blob, len, err, errlen) < 0)
+		return -1;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		snprintf(err, errlen, "path too long");
+		free(blob);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto ioerr;
+	if (write_all(fd, blob, *len, 0) || fsync(fd) < 0) {
+		close(fd);
+		goto ioerr;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0)
+		goto ioerr;
+	free(blob);
+	return 0;
+ioerr:
+	snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	unlink(tmp);
+	free(blob);
+	return -1;
+}
+
+int devstate_read_file(const char *path, uint8_t **blob, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	*blob = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)DEVSTATE_MAX_SIZE) {
+		snprintf(err, errlen, "%s: %s", path, S_ISREG(st.st_mode) ?
+			 "larger than a device state can be (16 MiB)" : "not a regular file");
+		goto fail;
+	}
+	*blob = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!*blob) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (read_all(fd, *blob, st.st_size, 0)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	*len = st.st_size;
+	close(fd);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(*blob);
+	*blob = NULL;
+	return -1;
+}
+
+int snap_load_ram_file(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+	struct snap s;
+	char e[2048];
+	int ret = -1;
+
+	if (snap_open(&s, path, err, errlen) < 0)
+		return -1;
+	if (snap_check(&s, &vm->mem, vm->nvcpus, e, sizeof(e)) < 0) {
+		/* one reply line: the two layouts joined */
+		for (char *p = e; *p; p++)
+			if (*p == '\n')
+				*p = ';';
+		snprintf(err, errlen, "%s: %s", path, e);
+	} else {
+		ret = snap_load_ram(&s, &vm->mem, err, errlen);
+	}
+	snap_close(&s);
+	return ret;
+}

@@ -60,4 +60,15 @@ int snap_load_ram(struct snap *s, struct vmm_mem *m, char *err, size_t errlen);
 int snap_load_blob(struct snap *s, uint8_t **blob, size_t *len, char *err, size_t errlen);
 void snap_close(struct snap *s);
 
+/*
+ * The device-state blob alone, for the control commands pcmig uses
+ * ("devstate FILE", "load-devstate FILE"): written as FILE.tmp, then
+ * renamed; read back with a size check (at most DEVSTATE_MAX_SIZE, a
+ * regular file).  The blob itself is checked by devstate_load().
+ */
+int devstate_write_file(struct vm *vm, const char *path, size_t *len, char *err, size_t errlen);
+int devstate_read_file(const char *path, uint8_t **blob, size_t *len, char *err, size_t errlen);
+/* The RAM of a save file into a VM of the same layout (load-ram FILE). */
+int snap_load_ram_file(struct vm *vm, const char *path, char *err, size_t errlen);
+
 #endif

@@ -77,6 +77,18 @@ struct vm {
 	char fatal_msg[256];
 	int notify_fd;		/* eventfd: a vCPU finished or failed */
 
+	/*
+	 * Migration (control commands vmfd, devstate, load-devstate):
+	 * incoming: started with --incoming and no state loaded yet;
+	 * need_state: the vCPUs have no usable state (incoming, or a
+	 * load-devstate failed half-way): resume and save are refused;
+	 * vmfd_given: the VM fd went out with "vmfd", so pcmig may own the
+	 * dirty log from now on: the VMM must never harvest it.
+	 */
+	bool incoming;
+	bool need_state;
+	bool vmfd_given;
+
 	struct vm_result result;
 	bool console_stderr;
 	char con[512];
