@@ -33,6 +33,37 @@ static int send_ack(struct pcmig_session *s, u32 phase)
 				sizeof(buf));
 }
 
+/* How long the VMM may take to load its state and resume. */
+#define PCMIG_RESUME_TIMEOUT	(60 * HZ)
+
+/*
+ * The VMM contract, destination side: all state is here; the VMM loads
+ * the device state, resumes, and says so.  The source completes (and its
+ * VMM quits) only after that, so a destination that cannot resume leaves
+ * the guest to the source.
+ */
+static int await_resume(struct dest_ctx *c)
+{
+	struct pcmig_session *s = c->s;
+
+	mutex_lock(&s->lock);
+	s->resume_requested = true;
+	mutex_unlock(&s->lock);
+	pcmig_nl_notify(s, PCMIG_EVENT_RESUME_REQUEST);
+	wait_event_timeout(s->wq, READ_ONCE(s->vm_resumed) ||
+			   READ_ONCE(s->stopping), PCMIG_RESUME_TIMEOUT);
+	if (READ_ONCE(s->vm_resumed))
+		return 0;
+	if (READ_ONCE(s->stopping))
+		return -EINTR;
+	pcmig_send_last_word(s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL,
+			     "the destination VMM did not resume");
+	pcmig_session_end(s, PCMIG_PHASE_FAILED,
+			  "the VMM did not acknowledge the resume request within %u s",
+			  PCMIG_RESUME_TIMEOUT / HZ);
+	return -ETIMEDOUT;
+}
+
 /* Carry out what the checker decided about one accepted frame. */
 static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 		 enum pcmig_rx_act act, u64 arg)
@@ -54,11 +85,18 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 		return 0;
 	case PCMIG_RX_PHASE:
 		/* Downtime here: from the source's stop to our resume. */
-		if (arg == PCMIG_PHASE_STOPPED)
+		if (arg == PCMIG_PHASE_STOPPED) {
 			s->stopped_at = ktime_get();
-		else
+		} else {
+			/* Postcopy: the VM runs from here, then we ACK. */
+			if (pcmig_vm_attached(&s->vm)) {
+				err = await_resume(c);
+				if (err)
+					return err;
+			}
 			s->stats.downtime_ms = ktime_ms_delta(ktime_get(),
 							      s->stopped_at);
+		}
 		pcmig_session_set_phase(s, arg);
 		return send_ack(s, arg);
 	case PCMIG_RX_DEV_DONE:
@@ -144,37 +182,6 @@ static void dest_fail(struct dest_ctx *c, int err)
 			  pcmig_io_error(err), note);
 }
 
-/* How long the VMM may take to load its state and resume. */
-#define PCMIG_RESUME_TIMEOUT	(60 * HZ)
-
-/*
- * The VMM contract, destination side: all state is here; the VMM loads
- * the device state, resumes, and says so.  The source completes (and its
- * VMM quits) only after that, so a destination that cannot resume leaves
- * the guest to the source.
- */
-static int await_resume(struct dest_ctx *c)
-{
-	struct pcmig_session *s = c->s;
-
-	mutex_lock(&s->lock);
-	s->resume_requested = true;
-	mutex_unlock(&s->lock);
-	pcmig_nl_notify(s, PCMIG_EVENT_RESUME_REQUEST);
-	wait_event_timeout(s->wq, READ_ONCE(s->vm_resumed) ||
-			   READ_ONCE(s->stopping), PCMIG_RESUME_TIMEOUT);
-	if (READ_ONCE(s->vm_resumed))
-		return 0;
-	if (READ_ONCE(s->stopping))
-		return -EINTR;
-	pcmig_send_last_word(s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL,
-			     "the destination VMM did not resume");
-	pcmig_session_end(s, PCMIG_PHASE_FAILED,
-			  "the VMM did not acknowledge the resume request within %u s",
-			  PCMIG_RESUME_TIMEOUT / HZ);
-	return -ETIMEDOUT;
-}
-
 static int dest_run(struct dest_ctx *c)
 {
 	struct pcmig_session *s = c->s;
@@ -214,7 +221,7 @@ static int dest_run(struct dest_ctx *c)
 		pcmig_session_progress(s, false);
 		if (act != PCMIG_RX_EOS)
 			continue;
-		if (pcmig_vm_attached(&s->vm)) {
+		if (pcmig_vm_attached(&s->vm) && !READ_ONCE(s->vm_resumed)) {
 			err = await_resume(c);
 			if (err)
 				return err;

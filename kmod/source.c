@@ -117,6 +117,16 @@ static u64 expected_downtime_ms(u64 bytes, u64 bandwidth)
 	return bandwidth ? div64_u64(bytes * 1000, bandwidth) : 0;
 }
 
+/*
+ * The capabilities rule S2 may count on.  RAM postcopy is not implemented
+ * yet (the RAM provider sends everything before the destination starts),
+ * so postcopy-ram must not let RAM wait for after the start.
+ */
+static u32 decision_caps(struct pcmig_session *s)
+{
+	return s->caps & ~(1U << PCMIG_CAP_POSTCOPY_RAM);
+}
+
 /* Precopy passes until rule S2 lets the source stop. */
 static int run_precopy(struct pcmig_session *s, enum pcmig_decision *out)
 {
@@ -126,7 +136,7 @@ static int run_precopy(struct pcmig_session *s, enum pcmig_decision *out)
 
 	for (;;) {
 		in.pending = pending_of(s);
-		in.caps = s->caps;
+		in.caps = decision_caps(s);
 		in.postcopy_requested = READ_ONCE(s->postcopy_requested);
 		in.precopy_exhausted = !in.pending.compatible;
 		in.bandwidth = s->stats.passes ? s->stats.bandwidth : 0;
@@ -160,7 +170,7 @@ static enum pcmig_decision decide_stopped(struct pcmig_session *s)
 
 	pcmig_session_progress(s, true);
 	in.pending = pending_of(s);
-	in.caps = s->caps;
+	in.caps = decision_caps(s);
 	in.postcopy_requested = READ_ONCE(s->postcopy_requested);
 	in.precopy_exhausted = true;
 	in.bandwidth = s->stats.bandwidth;
