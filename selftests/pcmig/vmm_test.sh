@@ -9,6 +9,10 @@
 # another layout is refused showing both, peek, the infinite mode with
 # "finish", a plain Multiboot kernel's command line and memory map, the
 # dirty-log exactness test (bitmap and ring), and command-line errors.
+# The commands pcmig uses: "vmfd" (pid and VM fd, refused while the VMM
+# harvests its own dirty log), "devstate"/"load-devstate" and an
+# --incoming VMM: a migration through the control socket (device state
+# through a file, RAM with load-ram) ends with the unmigrated digest.
 #
 # Needs /dev/kvm (the test VM loads kvm-amd); without it every case is
 # skipped.  Guest RAM stays small: KVM runs nested under TCG here.
@@ -21,7 +25,7 @@ ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 VMM=${PCMIG_VMM:-$ROOT/build/user/vmm/pcmig-vmm}
 GUEST=${PCMIG_GUEST:-$ROOT/build/user/vmm/pcmig-guest.elf}
 WORK=$(mktemp -d)
-NTESTS=19
+NTESTS=22
 
 # Background VMMs of a case that failed half-way are killed after it (every
 # case runs in a subshell, so their pids go to a file).
@@ -172,6 +176,10 @@ t_usage() {
 --kernel $GUEST --restore $WORK/x|give exactly one of
 --kernel $GUEST extra|unexpected argument 'extra'
 --linger --kernel $GUEST|--linger needs --control
+--incoming --kernel $GUEST --control $WORK/x|--incoming takes its state from a migration, not from --kernel
+--incoming --vcpus 2|--incoming needs --control
+--incoming --control $WORK/x --dirty-log|a migrated VM's dirty log is pcmig's
+--incoming --control $WORK/x --append seed=1|--append goes with --kernel, not --incoming
 EOF
 	"$VMM" --help >"$WORK/out" || { echo "--help failed"; bad=1; }
 	grep -q "^Exit status:" "$WORK/out" || { echo "--help lacks the exit status"; bad=1; }
@@ -414,6 +422,101 @@ t_json_result() {
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["result"]=="finished" and d["exit_code"]==0 and len(d["progress"])==2 and d["digest"].startswith("0x"), d' "$WORK/out"
 }
 
+# "vmfd": "ok pid PID fd FD" names the VMM and its KVM VM fd (what pcmigd
+# takes with pidfd_getfd); refused while the VMM harvests its own log.
+t_vmfd() {
+	local r pid fd
+	start_bg vf --kernel "$GUEST" --mem 8 --append "pages=64 iters=0 pace=5000" || return 1
+	r=$(ctl vf vmfd) || { echo "vmfd: $r"; return 1; }
+	echo "vmfd: $r"
+	read -r pid fd <<<"$(sed -n 's/^ok pid \([0-9]*\) fd \([0-9]*\)$/\1 \2/p' <<<"$r")"
+	[ "$pid" = "$BG" ] || { echo "pid $pid, the VMM is $BG"; return 1; }
+	[ "$(readlink "/proc/$pid/fd/$fd")" = "anon_inode:kvm-vm" ] ||
+		{ echo "fd $fd is $(readlink "/proc/$pid/fd/$fd")"; return 1; }
+	ctl vf --json vmfd | grep -qx "{\"ok\":true,\"pid\":$pid,\"fd\":$fd}" ||
+		{ ctl vf --json vmfd; return 1; }
+	ctl vf finish >/dev/null
+	wait_exit "$BG"
+	expect_rc 0 || return 1
+	# a VMM that harvests the dirty log itself cannot hand it to pcmig
+	start_bg vfl --kernel "$GUEST" --mem 8 --dirty-log --append "pages=64 iters=0 pace=5000" ||
+		return 1
+	r=$(ctl vfl vmfd)
+	echo "with --dirty-log: $r"
+	grep -q "^error vmfd: this VMM harvests the VM's dirty log itself" <<<"$r" || return 1
+	ctl vfl finish >/dev/null
+	wait_exit "$BG"
+	expect_rc 0
+}
+
+# A migration through the control socket, as pcmigd drives it with the
+# module moving the RAM: stop, devstate FILE on the source (save FILE
+# stands in for the module's RAM stream); an --incoming VMM of the same
+# shape gets the RAM (load-ram), load-devstate FILE, resume, and ends with
+# the unmigrated digest.
+t_ctl_migration() {
+	local ref d src
+	ref=$(ref_digest 2) || return 1
+	start_bg cm --kernel "$GUEST" --vcpus 2 --mem 16 --slots 3 --append "$PACED" || return 1
+	src=$BG
+	wait_iters cm 500 || return 1
+	ctl cm devstate "$WORK/cm.ds" | grep -q "^error devstate: the VM is running" ||
+		{ echo "devstate while running was not refused"; return 1; }
+	ctl cm stop | grep -qx "ok stopped" || return 1
+	ctl cm devstate "$WORK/cm.ds" | grep -q "^ok devstate [0-9]* bytes to $WORK/cm.ds" || return 1
+	[ -s "$WORK/cm.ds" ] && [ ! -e "$WORK/cm.ds.tmp" ] || { ls -l "$WORK"; return 1; }
+	ctl cm save "$WORK/cm.state" >/dev/null || return 1
+	ctl cm quit >/dev/null
+	wait_exit "$src"
+	expect_rc 5 || return 1
+	start_bg cm-dst --incoming --vcpus 2 --mem 16 --slots 3 || return 1
+	ctl cm-dst status | grep -q "^ok state incoming vcpus 2 " || { ctl cm-dst status; return 1; }
+	ctl cm-dst --json status | grep -q '"state":"incoming"' || return 1
+	ctl cm-dst resume | grep -q "^error resume: the VM has no state: load-devstate FILE first" ||
+		{ echo "resume before load-devstate was not refused"; return 1; }
+	ctl cm-dst devstate "$WORK/x.ds" | grep -q "^error devstate: the VM has no state" || return 1
+	ctl cm-dst save "$WORK/x.state" | grep -q "^error save: the VM has no state" || return 1
+	ctl cm-dst load-devstate /nonexistent | grep -q "^error load-devstate: /nonexistent: No such file" ||
+		return 1
+	head -c 5000 /dev/urandom >"$WORK/junk.ds"
+	ctl cm-dst load-devstate "$WORK/junk.ds" | grep -q "^error load-devstate: .*bad magic" || return 1
+	ctl cm-dst load-ram "$WORK/cm.state" | grep -q "^ok" || return 1
+	ctl cm-dst load-devstate "$WORK/cm.ds" | grep -q "^ok loaded [0-9]* bytes of device state" ||
+		return 1
+	ctl cm-dst status | grep -q "^ok state stopped" || { ctl cm-dst status; return 1; }
+	[ "$(iters0 cm-dst)" -ge 500 ] || { echo "the loaded state lost its progress"; return 1; }
+	ctl cm-dst resume | grep -qx "ok running" || return 1
+	wait_exit "$BG"
+	expect_rc 0 || { cat "$WORK/cm-dst.out" "$WORK/cm-dst.err"; return 1; }
+	d=$(digest_of "$WORK/cm-dst.out")
+	echo "migrated through the control socket: digest $d, unmigrated $ref"
+	[ "$d" = "$ref" ]
+}
+
+# An --incoming VMM refuses another VM's shape and quits without a guest.
+t_incoming_refusals() {
+	[ -s "$WORK/cm.ds" ] && [ -s "$WORK/cm.state" ] ||
+		{ echo "no files from the control-socket migration case"; return 1; }
+	start_bg in3 --incoming --vcpus 3 --mem 16 --slots 3 || return 1
+	ctl in3 load-devstate "$WORK/cm.ds" | grep -q "device state has 2 vCPUs, this VM 3" || return 1
+	ctl in3 load-ram "$WORK/cm.state" | tee "$WORK/in3.r" |
+		grep -q "^error load-ram: .*memory layout mismatch.*saved: 2 vCPUs" ||
+		{ cat "$WORK/in3.r"; return 1; }
+	ctl in3 status | grep -q "^ok state incoming" || return 1
+	ctl in3 quit >/dev/null
+	wait_exit "$BG"
+	expect_rc 5 || return 1
+	grep -q "^result stopped" "$WORK/in3.out" || { cat "$WORK/in3.out"; return 1; }
+	# load-ram is for an incoming VM only
+	start_bg lr --kernel "$GUEST" --mem 16 --slots 3 --vcpus 2 --append "$PACED" || return 1
+	ctl lr stop >/dev/null
+	ctl lr load-ram "$WORK/cm.state" | grep -q "^error load-ram: only into an incoming VM" ||
+		return 1
+	ctl lr quit >/dev/null
+	wait_exit "$BG"
+	expect_rc 5
+}
+
 # ---- main ----------------------------------------------------------------
 
 tap_plan $NTESTS
@@ -442,5 +545,8 @@ run_case "--linger: status finished, peek after the end" t_linger
 run_case "dirty-log exactness, bitmap" t_dirtytest_bitmap
 run_case "dirty-log exactness, dirty ring" t_dirtytest_ring
 run_case "--json result" t_json_result
+run_case "vmfd: pid and KVM VM fd; refused with --dirty-log" t_vmfd
+run_case "migration through the control socket: devstate, --incoming, load-devstate" t_ctl_migration
+run_case "--incoming: other shape refused, quit without a guest" t_incoming_refusals
 tap_run "no pcmig-vmm left running" bash -c "! pgrep -x pcmig-vmm"
 tap_exit
