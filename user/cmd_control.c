@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* pcmigd start-postcopy / cancel: one request on one session. */
+/* pcmigd start-postcopy / cancel / set: one request on one session. */
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -148,4 +148,117 @@ int cmd_cancel(int argc, char **argv)
 {
 	return run(argc, argv, "cancel", cancel_help, PCMIG_CMD_CANCEL, 0,
 		   "cancel requested");
+}
+
+static const char set_help[] =
+	"Usage: pcmigd set [SESSION] [--max-bandwidth N] [--downtime-limit MS]\n"
+	"                  [--max-postcopy-bandwidth N]\n"
+	"\n"
+	"Change the limits of a running session; the module uses the new value\n"
+	"from its next decision or frame.  This is the remedy for a guest that\n"
+	"does not converge (its RAM is dirtied faster than a precopy pass can\n"
+	"send it): raise --max-bandwidth, or --downtime-limit so that rule S2\n"
+	"lets the source stop with more left to send.\n"
+	"\n"
+	"Without SESSION, acts on the only session of this network namespace;\n"
+	"if there is none or several, says so and lists them.  Needs\n"
+	"CAP_NET_ADMIN.\n"
+	"\n"
+	"Options:\n"
+	"  --max-bandwidth N   precopy bandwidth limit in bytes/s; suffixes K, M,\n"
+	"                      G (binary); 0 = unlimited\n"
+	"  --downtime-limit MS the stopped phase may last this long (1..2000000)\n"
+	"  --max-postcopy-bandwidth N\n"
+	"                      bandwidth limit in postcopy; 0 = unlimited\n"
+	"  -h, --help          show this help\n"
+	"\n"
+	EXIT_STATUS_HELP
+	"  (no matching session: 3; several candidates: 2)\n"
+	"\n"
+	"Examples:\n"
+	"  pcmigd set --max-bandwidth 1G\n"
+	"  pcmigd set 3 --downtime-limit 2000\n";
+
+enum { OPT_SET_MAX_BW = 256, OPT_SET_DOWNTIME, OPT_SET_MAX_PC_BW };
+
+int cmd_set(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "max-bandwidth", required_argument, NULL, OPT_SET_MAX_BW },
+		{ "downtime-limit", required_argument, NULL, OPT_SET_DOWNTIME },
+		{ "max-postcopy-bandwidth", required_argument, NULL,
+		  OPT_SET_MAX_PC_BW },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct session_params p = { 0 };
+	uint32_t id = 0;
+	bool have_id = false;
+	struct pcnl nl;
+	char err[128];
+	int c, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SET_MAX_BW:
+			if (parse_size(optarg, &p.max_bandwidth, err,
+				       sizeof(err)))
+				return usage_error("set", "--max-bandwidth: %s",
+						   err);
+			p.has_max_bandwidth = true;
+			break;
+		case OPT_SET_DOWNTIME:
+			if (parse_u32(optarg, 1, PCMIG_DOWNTIME_LIMIT_MAX,
+				      &p.downtime_limit, err, sizeof(err)))
+				return usage_error("set", "--downtime-limit: %s",
+						   err);
+			p.has_downtime_limit = true;
+			break;
+		case OPT_SET_MAX_PC_BW:
+			if (parse_size(optarg, &p.max_postcopy_bandwidth, err,
+				       sizeof(err)))
+				return usage_error("set",
+						   "--max-postcopy-bandwidth: %s",
+						   err);
+			p.has_max_postcopy_bandwidth = true;
+			break;
+		case 'h':
+			fputs(set_help, stdout);
+			return EXIT_OK;
+		default:
+			return bad_option("set", argv);
+		}
+	}
+	if (optind < argc) {
+		if (parse_u32(argv[optind], 0, UINT32_MAX, &id, err,
+			      sizeof(err)))
+			return usage_error("set", "SESSION: %s", err);
+		have_id = true;
+		optind++;
+	}
+	if (optind < argc)
+		return usage_error("set", "unexpected argument '%s'",
+				   argv[optind]);
+	if (!p.has_max_bandwidth && !p.has_downtime_limit &&
+	    !p.has_max_postcopy_bandwidth)
+		return usage_error("set", "nothing to set: give --max-bandwidth, --downtime-limit or --max-postcopy-bandwidth");
+
+	ret = pcnl_open(&nl, false);
+	if (ret)
+		return ret;
+	if (!have_id)
+		ret = pick_session(&nl, "set", 0, &id);
+	if (!ret) {
+		ret = op_session_set(&nl, id, &p);
+		if (ret) {
+			snprintf(err, sizeof(err), "set session %u", id);
+			ret = pcnl_fail(&nl, err, ret);
+		} else {
+			printf("set: session %u\n", id);
+		}
+	}
+	pcnl_close(&nl);
+	return ret;
 }

@@ -66,6 +66,27 @@ int op_session_new(struct pcnl *nl, const struct session_params *p,
 	return pcnl_request(nl, msg, on_session, out);
 }
 
+int op_session_set(struct pcnl *nl, uint32_t id,
+		   const struct session_params *p)
+{
+	struct nl_msg *msg = pcnl_msg(nl, PCMIG_CMD_SESSION_SET, 0);
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, PCMIG_A_SESSION_ID, id) ||
+	    (p->has_max_bandwidth &&
+	     nla_put_u64(msg, PCMIG_A_MAX_BANDWIDTH, p->max_bandwidth)) ||
+	    (p->has_downtime_limit &&
+	     nla_put_u32(msg, PCMIG_A_DOWNTIME_LIMIT, p->downtime_limit)) ||
+	    (p->has_max_postcopy_bandwidth &&
+	     nla_put_u64(msg, PCMIG_A_MAX_POSTCOPY_BANDWIDTH,
+			 p->max_postcopy_bandwidth))) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return pcnl_request(nl, msg, NULL, NULL);
+}
+
 static struct nl_msg *session_msg(struct pcnl *nl, uint8_t cmd, uint32_t id)
 {
 	struct nl_msg *msg = pcnl_msg(nl, cmd, 0);

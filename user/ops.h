@@ -36,6 +36,9 @@ int op_get_info(struct pcnl *nl, struct pcmig_info *info);
 int op_session_new(struct pcnl *nl, const struct session_params *p,
 		   struct pcmig_session *out);
 int op_session_get(struct pcnl *nl, uint32_t id, struct pcmig_session *out);
+/* SESSION_SET of the parameters p has (caps and role are not sent). */
+int op_session_set(struct pcnl *nl, uint32_t id,
+		   const struct session_params *p);
 /* Every session in this netns; *list is malloc'ed (free it). */
 int op_session_list(struct pcnl *nl, struct pcmig_session **list,
 		    size_t *n);

@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "start-postcopy", cmd_start_postcopy,
 	  "ask a source session to switch to postcopy" },
 	{ "cancel", cmd_cancel, "cancel a session" },
+	{ "set", cmd_set, "change a running session's limits" },
 	{ "status", cmd_status, "show sessions and their statistics" },
 	{ "monitor", cmd_monitor, "print session events as they happen" },
 	{ "bitmap", cmd_bitmap,

@@ -40,6 +40,7 @@ int cmd_incoming(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_start_postcopy(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
+int cmd_set(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_bitmap(int argc, char **argv);
