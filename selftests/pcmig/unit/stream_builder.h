@@ -273,6 +273,65 @@ static inline void sb_pattern(u8 *p, size_t len, u32 seed)
 }
 
 /*
+ * RAM_LAYOUT of @n ranges, encoded by the codec.  @n is not checked, so a
+ * test can send 0 or more than PCMIG_RAM_RANGES_MAX ranges.
+ */
+static inline void sb_ram_layout(struct sb *s,
+				 const struct pcmig_ram_range *r, u32 n)
+{
+	u8 *p = malloc(4 + (size_t)n * PCMIG_RAM_RANGE_LEN);
+	u32 len;
+
+	if (!p)
+		abort();
+	len = pcmig_wire_put_ram_layout(p, r, n);
+	sb_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_LAYOUT, p, len);
+	free(p);
+}
+
+/* RAM_LAYOUT of the one range @gpa, @size. */
+static inline void sb_ram_layout1(struct sb *s, u64 gpa, u64 size)
+{
+	struct pcmig_ram_range r = { .gpa = gpa, .size = size };
+
+	sb_ram_layout(s, &r, 1);
+}
+
+/*
+ * The 4096 bytes a test writes at guest page @gpa: sb_pattern() seeded
+ * with the address, so every page differs and can be checked on arrival.
+ */
+static inline void sb_ram_pattern(u8 *page, u64 gpa)
+{
+	sb_pattern(page, PCMIG_RAM_PAGE_SIZE, (u32)(gpa >> 12) ^ 0x9e3779b9u);
+}
+
+/* RAM_PAGE at @gpa: the 4096 bytes at @data, or sb_ram_pattern() if NULL. */
+static inline void sb_ram_page(struct sb *s, u64 gpa, const void *data)
+{
+	u8 *p = malloc(PCMIG_RAM_PAGE_LEN);
+
+	if (!p)
+		abort();
+	pcmig_wire_put_ram_page_gpa(p, gpa);
+	if (data)
+		memcpy(p + 8, data, PCMIG_RAM_PAGE_SIZE);
+	else
+		sb_ram_pattern(p + 8, gpa);
+	sb_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE, p, PCMIG_RAM_PAGE_LEN);
+	free(p);
+}
+
+/* RAM_ZERO: @pages zero pages from @gpa. */
+static inline void sb_ram_zero(struct sb *s, u64 gpa, u32 pages)
+{
+	u8 p[PCMIG_RAM_ZERO_LEN];
+	u32 len = pcmig_wire_put_ram_zero(p, gpa, pages);
+
+	sb_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, p, len);
+}
+
+/*
  * Fuzz input format (wire_fuzz.c, wire_seeds.c): byte 0 selects the
  * receiver (bit 0: return path; bits 1-2: the session's capabilities),
  * the rest is the byte stream as read from the socket.

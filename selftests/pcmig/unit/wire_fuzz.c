@@ -20,6 +20,22 @@
  * only when every bit was covered.  BM_ANNOUNCE must come only in the
  * stopped phase before any BM_START, with START's payload checks, and
  * open nothing.
+ *
+ * Guest RAM: an accepted RAM_LAYOUT comes once, never in postcopy, with
+ * 1..256 non-empty page-aligned ranges, ascending and disjoint, none
+ * reaching past 2^64 - 1, and a length of exactly 4 + 16 per range; an
+ * accepted RAM_PAGE or RAM_ZERO comes after it, never in postcopy, with
+ * a page-aligned address equal to the action's argument, a length of
+ * exactly 8 + 4096 or 12, and (ZERO) 1 or more pages that do not run past
+ * 2^64 - 1.  rx->ram_layout must say whether a layout was accepted.
+ * The other way round too: a RAM frame that passed the header check is
+ * refused exactly when ram_valid(), written from the specification, says
+ * it breaks one of these rules.
+ *
+ * A stream with an accepted page is at least 1 + 16 + 28 + 4112 bytes,
+ * more than the Makefile's -max_len=4096: LLVMFuzzerInitialize() raises a
+ * smaller -max_len to FUZZ_MAX_LEN (saying so on stderr), or libFuzzer
+ * would cut every RAM seed before its first page.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +45,10 @@
 
 /* Largest model buffer; bigger blobs are checked by arithmetic only. */
 #define MODEL_MAX	(1U << 20)
+
+/* Smallest -max_len run: room for a layout and a few pages. */
+#define FUZZ_MAX_LEN	(4 * (PCMIG_WIRE_FRAME_HDR_LEN + \
+			      PCMIG_RAM_PAGE_LEN))
 
 #define CHECK(cond) do {						\
 	if (!(cond)) {							\
@@ -46,7 +66,97 @@ static bool fwd_act(enum pcmig_rx_act a)
 	       a == PCMIG_RX_CANCELLED || a == PCMIG_RX_BM_START ||
 	       a == PCMIG_RX_BM_BITS || a == PCMIG_RX_BM_ZEROES ||
 	       a == PCMIG_RX_BM_COMPLETE || a == PCMIG_RX_BM_EOS ||
-	       a == PCMIG_RX_BM_ANNOUNCE;
+	       a == PCMIG_RX_BM_ANNOUNCE || a == PCMIG_RX_RAM_LAYOUT ||
+	       a == PCMIG_RX_RAM_PAGE || a == PCMIG_RX_RAM_ZERO;
+}
+
+/*
+ * Whether the checker must accept a RAM frame whose header it accepted
+ * (so f->length is within its type's bounds), in @phase, after a layout
+ * or not (@layout): Documentation/pcmig/stream.rst, independently of
+ * kmod/wire.c.
+ */
+static bool ram_valid(bool layout, const struct pcmig_wire_frame *f,
+		      const u8 *payload, u32 phase)
+{
+	u64 gpa, size, end = 0;
+	u32 i, n;
+
+	if (phase == PCMIG_PHASE_POSTCOPY)
+		return false;
+	if (f->type == PCMIG_RAM_LAYOUT) {
+		n = get_unaligned_be32(payload);
+		if (layout || n < 1 || n > PCMIG_RAM_RANGES_MAX ||
+		    f->length != 4 + n * PCMIG_RAM_RANGE_LEN)
+			return false;
+		for (i = 0; i < n; i++) {
+			gpa = get_unaligned_be64(payload + 4 + 16 * i);
+			size = get_unaligned_be64(payload + 12 + 16 * i);
+			if (!size || gpa % 4096 || size % 4096 ||
+			    size > U64_MAX - gpa || (i && gpa < end))
+				return false;
+			end = gpa + size;
+		}
+		return true;
+	}
+	gpa = get_unaligned_be64(payload);
+	if (!layout || gpa % 4096)
+		return false;
+	if (f->type == PCMIG_RAM_PAGE)
+		return true;
+	n = get_unaligned_be32(payload + 8);
+	return n && (u64)n * 4096 <= U64_MAX - gpa;
+}
+
+/*
+ * An accepted RAM frame (phase: the phase it came in), given whether a
+ * layout was accepted before it.
+ */
+static void ram_action(bool *layout, const struct pcmig_wire_frame *f,
+		       const u8 *payload, enum pcmig_rx_act act, u64 arg,
+		       u32 phase)
+{
+	struct pcmig_ram_range r;
+	u64 end = 0;
+	u32 i, n, pages;
+
+	/* S1: compatible state; RAM postcopy is not implemented. */
+	CHECK(phase == PCMIG_PHASE_PRECOPY || phase == PCMIG_PHASE_STOPPED);
+	CHECK(f->section == PCMIG_SEC_RAM);
+	if (act == PCMIG_RX_RAM_LAYOUT) {
+		CHECK(f->type == PCMIG_RAM_LAYOUT);
+		CHECK(!*layout);
+		CHECK(arg == 0);
+		CHECK(f->length >= 4);
+		n = pcmig_wire_ram_ranges(payload);
+		CHECK(n >= 1 && n <= PCMIG_RAM_RANGES_MAX);
+		CHECK(f->length == 4 + n * PCMIG_RAM_RANGE_LEN);
+		for (i = 0; i < n; i++) {
+			pcmig_wire_ram_range(payload, i, &r);
+			CHECK(r.size > 0);
+			CHECK(r.gpa % PCMIG_RAM_PAGE_SIZE == 0);
+			CHECK(r.size % PCMIG_RAM_PAGE_SIZE == 0);
+			CHECK(r.size <= U64_MAX - r.gpa);
+			CHECK(!i || r.gpa >= end);
+			end = r.gpa + r.size;
+		}
+		*layout = true;
+		return;
+	}
+	CHECK(*layout);
+	CHECK(f->length >= 8);
+	CHECK(get_unaligned_be64(payload) == arg);
+	CHECK(arg % PCMIG_RAM_PAGE_SIZE == 0);
+	if (act == PCMIG_RX_RAM_PAGE) {
+		CHECK(f->type == PCMIG_RAM_PAGE);
+		CHECK(f->length == PCMIG_RAM_PAGE_LEN);
+	} else {
+		CHECK(f->type == PCMIG_RAM_ZERO);
+		CHECK(f->length == PCMIG_RAM_ZERO_LEN);
+		pages = pcmig_wire_ram_zero_pages(payload);
+		CHECK(pages >= 1);
+		CHECK((u64)pages * PCMIG_RAM_PAGE_SIZE <= U64_MAX - arg);
+	}
 }
 
 /* The destination's view of the bitmap being received. */
@@ -177,11 +287,32 @@ static bool rp_act(enum pcmig_rx_act a)
 	       a == PCMIG_RX_PEER_FAILED;
 }
 
+/* Raise a -max_len below FUZZ_MAX_LEN (see the top of this file). */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static char flag[32];
+	int i;
+
+	for (i = 1; i < *argc; i++) {
+		const char *a = (*argv)[i];
+
+		if (strncmp(a, "-max_len=", 9) ||
+		    strtoul(a + 9, NULL, 10) >= FUZZ_MAX_LEN)
+			continue;
+		snprintf(flag, sizeof(flag), "-max_len=%u", FUZZ_MAX_LEN);
+		fprintf(stderr,
+			"wire_fuzz: %s raised to %s, for RAM pages to fit\n",
+			a, flag);
+		(*argv)[i] = flag;
+	}
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	struct bm_model bm = { 0 };
 	struct pcmig_rx rx;
-	bool return_path, dead = false, ended = false;
+	bool return_path, dead = false, ended = false, ram_layout = false;
 	bool dev_alloc = false, dev_done = false;
 	u64 dev_size = 0, dev_next = 0;
 	u32 caps, last_phase = PCMIG_PHASE_PRECOPY;
@@ -217,6 +348,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		struct pcmig_wire_frame f;
 		enum pcmig_rx_act act = (enum pcmig_rx_act)-1;
 		u64 arg = 0x5a5a5a5a5a5a5a5aULL;
+		bool ram_want;
 		u8 *payload;
 
 		why = NULL;
@@ -239,7 +371,11 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		pos += f.length;
 
 		why = NULL;
+		ram_want = !return_path && f.section == PCMIG_SEC_RAM &&
+			   ram_valid(ram_layout, &f, payload, last_phase);
 		ret = pcmig_rx_frame(&rx, &f, payload, &act, &arg, &why);
+		if (!return_path && f.section == PCMIG_SEC_RAM)
+			CHECK(!ret == ram_want);
 		if (ret) {
 			CHECK(ret < 0 && why);
 			CHECK(act == PCMIG_RX_NONE);
@@ -320,6 +456,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			bm_action(&bm, &rx, &f, payload, act, arg, caps,
 				  last_phase);
 			break;
+		case PCMIG_RX_RAM_LAYOUT:
+		case PCMIG_RX_RAM_PAGE:
+		case PCMIG_RX_RAM_ZERO:
+			ram_action(&ram_layout, &f, payload, act, arg,
+				   last_phase);
+			break;
 		case PCMIG_RX_CANCELLED:
 		case PCMIG_RX_COMPLETE:
 		case PCMIG_RX_PEER_FAILED:
@@ -333,6 +475,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		CHECK(rx.dev_received <= rx.dev_size);
 		CHECK(rx.bm_open == bm.open && rx.bm_ended == bm.eos);
 		CHECK(rx.bm_seen == bm.any && rx.bm_started == bm.started);
+		CHECK(rx.ram_layout == ram_layout);
 		if (bm.open)
 			CHECK(rx.bm.next == bm.next && bm.next <= bm.nbits);
 		if (ended)

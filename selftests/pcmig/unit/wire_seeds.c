@@ -2,7 +2,9 @@
 /*
  * Writes the seed corpus of wire_fuzz into the directory given as argv[1]:
  * a few small valid streams in the fuzz input format (stream_builder.h),
- * built with the codec's own encoder so they follow the code.
+ * built with the codec's own encoder so they follow the code.  Streams
+ * with RAM pages are longer than 4096 bytes (see wire_fuzz.c on
+ * -max_len); the others stay below.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +35,15 @@ int main(int argc, char **argv)
 	u64 words[4] = { 0x8000000000000001ULL, 0, 0xf0f0f0f0f0f0f0f0ULL,
 			 0x15ULL };
 	u32 bm = 1U << PCMIG_CAP_POSTCOPY_BITMAPS;
+	static struct pcmig_ram_range many[PCMIG_RAM_RANGES_MAX];
+	static const struct pcmig_ram_range pc[] = {
+		{ 0, 0xa0000 },
+		{ 0x100000, 0x100000 },
+	};
+	const u64 top = U64_MAX - PCMIG_RAM_PAGE_SIZE + 1;
 	u8 blob[200];
 	struct sb s;
+	u32 i;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -152,5 +161,93 @@ int main(int argc, char **argv)
 	sb_ack(&s, PCMIG_PHASE_STOPPED);
 	sb_fail(&s, "no memory");
 	emit("rp-fail", true, 0, &s);
+
+	/*
+	 * Guest RAM as the source sends it: the layout first in the first
+	 * precopy pass, pages and zero runs (within one range), another
+	 * pass, then what is left in the stopped phase.
+	 */
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_layout(&s, pc, 2);
+	sb_ram_zero(&s, 0, 1);
+	sb_ram_page(&s, 0x1000, NULL);
+	sb_ram_zero(&s, 0x2000, 0x9e);
+	sb_ram_zero(&s, 0x100000, 0x100);
+	sb_ram_zero(&s, 0x1000, 1);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 40, 32);
+	sb_ram_page(&s, 0x9f000, NULL);
+	sb_ram_zero(&s, 0x1ff000, 1);
+	sb_eos(&s);
+	emit("fwd-ram", false, 0, &s);
+
+	/* Zero runs only: short enough for any -max_len. */
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_layout(&s, pc, 2);
+	sb_ram_zero(&s, 0, 0xa0);
+	sb_ram_zero(&s, 0x100000, 0x100);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_begin(&s, 0);
+	sb_ram_zero(&s, 0x5000, 3);
+	sb_end(&s);
+	sb_ram_zero(&s, 0x1fe000, 2);
+	sb_eos(&s);
+	emit("fwd-ram-zero", false, 0, &s);
+
+	/* RAM before the switch to postcopy, bitmaps after it. */
+	sb_init(&s);
+	sb_fwd(&s, PCMIG_CAPS_POSTCOPY);
+	sb_ram_layout(&s, pc, 2);
+	sb_ram_zero(&s, 0, 0xa0);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 16, 16);
+	sb_ram_zero(&s, 0x100000, 0x100);
+	sb_bm_announce(&s, "vda", "b", 512, true, 512 * 70);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_bitmap(&s, "vda", "b", 512, true, 512 * 70, words);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	emit("fwd-ram-postcopy", false, PCMIG_CAPS_POSTCOPY, &s);
+
+	/* No precopy pass: the layout in the stopped phase. */
+	sb_init(&s);
+	sb_fwd(&s, 1U << PCMIG_CAP_POSTCOPY_RAM);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 0, 1);
+	sb_ram_layout1(&s, 0x100000000ULL, 0x4000);
+	sb_ram_page(&s, 0x100002000ULL, NULL);
+	sb_ram_zero(&s, 0x100000000ULL, 2);
+	sb_ram_zero(&s, 0x100003000ULL, 1);
+	sb_eos(&s);
+	emit("fwd-ram-stopped", false, 1U << PCMIG_CAP_POSTCOPY_RAM, &s);
+
+	/* The largest layout: 256 ranges. */
+	for (i = 0; i < PCMIG_RAM_RANGES_MAX; i++) {
+		many[i].gpa = (u64)i * 2 * PCMIG_RAM_PAGE_SIZE;
+		many[i].size = PCMIG_RAM_PAGE_SIZE;
+	}
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_layout(&s, many, PCMIG_RAM_RANGES_MAX);
+	sb_ram_zero(&s, many[255].gpa, 1);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 0, 1);
+	sb_eos(&s);
+	emit("fwd-ram-layout-max", false, 0, &s);
+
+	/* At the top of the address space, and the longest run. */
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_layout1(&s, 0, top);
+	sb_ram_zero(&s, top - (u64)UINT32_MAX * PCMIG_RAM_PAGE_SIZE,
+		    UINT32_MAX);
+	sb_ram_zero(&s, top - PCMIG_RAM_PAGE_SIZE, 1);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 0, 1);
+	sb_ram_page(&s, top - PCMIG_RAM_PAGE_SIZE, NULL);
+	sb_eos(&s);
+	emit("fwd-ram-top", false, 0, &s);
 	return 0;
 }

@@ -9,7 +9,9 @@
  * header, then exactly f.length payload bytes (copied to a heap buffer of
  * exactly that size so ASan sees any read beyond it), stopping at the
  * first error.  The device-state model buffer is allocated at the size
- * the stream announced and written at the offsets the checker returns.
+ * the stream announced and written at the offsets the checker returns;
+ * guest RAM is modelled as one buffer per range of the RAM layout,
+ * written where the checker's actions say, as the destination does.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +19,14 @@
 #include "kselftest_harness.h"
 #include "stream_builder.h"
 
-#define MAX_ACTS	256
+#define MAX_ACTS	512
 #define MAX_BMS		8
 /* Largest bitmap the model stores (bits); bigger ones are only counted. */
 #define BM_MODEL_MAX	(1ULL << 24)
+/* Largest guest RAM the model stores (bytes); bigger is only counted. */
+#define RAM_MODEL_MAX	(16ULL << 20)
+/* What the RAM model holds where nothing was written. */
+#define RAM_POISON	0xee
 
 /* A bitmap as the destination rebuilt it from the stream. */
 struct bm_rec {
@@ -59,6 +65,16 @@ struct feed {
 	int nbms;
 	bool bm_open;		/* bms[nbms - 1] is open */
 	bool bm_eos;
+	/* Guest RAM as the destination rebuilt it. */
+	bool ram_layout;	/* RAM_LAYOUT accepted */
+	u32 nranges;
+	struct pcmig_ram_range ranges[PCMIG_RAM_RANGES_MAX];
+	u8 *mem[PCMIG_RAM_RANGES_MAX];	/* each range's bytes, or NULL */
+	u32 ram_pages;		/* RAM_PAGE frames */
+	u32 ram_runs;		/* RAM_ZERO frames */
+	u64 ram_zero_pages;	/* pages of the RAM_ZERO frames */
+	u32 ram_stopped;	/* RAM frames in the stopped phase */
+	u32 ram_outside;	/* pages or runs not inside one range */
 };
 
 static bool act_ends(enum pcmig_rx_act a)
@@ -78,6 +94,11 @@ static void feed_free(struct feed *fd)
 		fd->bms[i].words = NULL;
 	}
 	fd->nbms = 0;
+	for (i = 0; i < (int)fd->nranges; i++) {
+		free(fd->mem[i]);
+		fd->mem[i] = NULL;
+	}
+	fd->nranges = 0;
 }
 
 static u64 nwords(u64 nbits)
@@ -178,6 +199,117 @@ static void feed_bm(struct __test_metadata *_metadata, struct feed *fd,
 		fd->bm_eos = true;
 		break;
 	}
+}
+
+/* The range of the layout holding @gpa, as pcmig_vm_find() does; or -1. */
+static int ram_find(const struct feed *fd, u64 gpa)
+{
+	u32 i;
+
+	for (i = 0; i < fd->nranges; i++)
+		if (gpa >= fd->ranges[i].gpa &&
+		    gpa - fd->ranges[i].gpa < fd->ranges[i].size)
+			return i;
+	return -1;
+}
+
+/* The model's bytes at @gpa (@len of them in one range), or NULL. */
+static const u8 *ram_at(const struct feed *fd, u64 gpa, u64 len)
+{
+	int i = ram_find(fd, gpa);
+	u64 off;
+
+	if (i < 0 || !fd->mem[i])
+		return NULL;
+	off = gpa - fd->ranges[i].gpa;
+	if (len > fd->ranges[i].size - off)
+		return NULL;
+	return fd->mem[i] + off;
+}
+
+/*
+ * RAM actions, applied the way the destination does (kmod/ram.c): the
+ * layout checked and kept, each page written at its address, each zero
+ * run cleared, into buffers of exactly each range's size (ASan catches
+ * a write past one).  A page or run not inside one range of the layout
+ * is the destination's to refuse, not the checker's: it is only counted.
+ */
+static void feed_ram(struct __test_metadata *_metadata, struct feed *fd,
+		     const struct pcmig_wire_frame *f, const u8 *payload,
+		     enum pcmig_rx_act act, u64 arg)
+{
+	struct pcmig_ram_range *r;
+	u64 end = 0, total = 0, off;
+	bool big = false;
+	u32 i, n, pages;
+	int k;
+
+	/* S1: compatible state, and RAM postcopy is not implemented. */
+	ASSERT_NE(PCMIG_PHASE_POSTCOPY, fd->rx.phase);
+	if (fd->rx.phase == PCMIG_PHASE_STOPPED)
+		fd->ram_stopped++;
+	if (act == PCMIG_RX_RAM_LAYOUT) {
+		/* Exactly once, 1..256 ranges, ascending, disjoint. */
+		ASSERT_FALSE(fd->ram_layout);
+		ASSERT_EQ(0, arg);
+		n = pcmig_wire_ram_ranges(payload);
+		ASSERT_GE(n, 1);
+		ASSERT_LE(n, PCMIG_RAM_RANGES_MAX);
+		ASSERT_EQ(4 + n * PCMIG_RAM_RANGE_LEN, f->length);
+		for (i = 0; i < n; i++) {
+			r = &fd->ranges[i];
+			pcmig_wire_ram_range(payload, i, r);
+			ASSERT_GT(r->size, 0);
+			ASSERT_EQ(0, r->gpa % PCMIG_RAM_PAGE_SIZE);
+			ASSERT_EQ(0, r->size % PCMIG_RAM_PAGE_SIZE);
+			/* gpa + size fits in 64 bits. */
+			ASSERT_LE(r->size, U64_MAX - r->gpa);
+			if (i)
+				ASSERT_GE(r->gpa, end);
+			end = r->gpa + r->size;
+			if (r->size > RAM_MODEL_MAX - total)
+				big = true;
+			else
+				total += r->size;
+		}
+		fd->ram_layout = true;
+		fd->nranges = n;
+		for (i = 0; i < n && !big; i++) {
+			fd->mem[i] = malloc(fd->ranges[i].size);
+			ASSERT_NE(NULL, fd->mem[i]);
+			memset(fd->mem[i], RAM_POISON, fd->ranges[i].size);
+		}
+		return;
+	}
+	/* A page or a run: after the layout, page-aligned, no overflow. */
+	ASSERT_TRUE(fd->ram_layout);
+	ASSERT_EQ(get_unaligned_be64(payload), arg);
+	ASSERT_EQ(0, arg % PCMIG_RAM_PAGE_SIZE);
+	if (act == PCMIG_RX_RAM_PAGE) {
+		ASSERT_EQ(PCMIG_RAM_PAGE_LEN, f->length);
+		pages = 1;
+		fd->ram_pages++;
+	} else {
+		ASSERT_EQ(PCMIG_RAM_ZERO_LEN, f->length);
+		pages = pcmig_wire_ram_zero_pages(payload);
+		ASSERT_GE(pages, 1);
+		ASSERT_LE((u64)pages * PCMIG_RAM_PAGE_SIZE, U64_MAX - arg);
+		fd->ram_runs++;
+		fd->ram_zero_pages += pages;
+	}
+	k = ram_find(fd, arg);
+	off = k < 0 ? 0 : arg - fd->ranges[k].gpa;
+	if (k < 0 ||
+	    (u64)pages * PCMIG_RAM_PAGE_SIZE > fd->ranges[k].size - off) {
+		fd->ram_outside++;
+		return;
+	}
+	if (!fd->mem[k])
+		return;
+	if (act == PCMIG_RX_RAM_PAGE)
+		memcpy(fd->mem[k] + off, payload + 8, PCMIG_RAM_PAGE_SIZE);
+	else
+		memset(fd->mem[k] + off, 0, (u64)pages * PCMIG_RAM_PAGE_SIZE);
 }
 
 /*
@@ -303,9 +435,16 @@ static void feed(struct __test_metadata *_metadata, struct feed *fd,
 		case PCMIG_RX_BM_EOS:
 			feed_bm(_metadata, fd, &f, payload, act, arg);
 			break;
+		case PCMIG_RX_RAM_LAYOUT:
+		case PCMIG_RX_RAM_PAGE:
+		case PCMIG_RX_RAM_ZERO:
+			feed_ram(_metadata, fd, &f, payload, act, arg);
+			break;
 		default:
 			break;
 		}
+		/* The checker's record of the layout matches the model's. */
+		ASSERT_EQ(fd->ram_layout, fd->rx.ram_layout);
 		if (act_ends(act))
 			fd->ended = true;
 		free(payload);
@@ -405,6 +544,7 @@ TEST(rx_init_state)
 	EXPECT_FALSE(rx.ended);
 	EXPECT_FALSE(rx.dev_begun);
 	EXPECT_FALSE(rx.dev_done);
+	EXPECT_FALSE(rx.ram_layout);
 	EXPECT_EQ(0, rx.dev_size);
 	EXPECT_EQ(0, rx.dev_received);
 	EXPECT_EQ(PCMIG_PHASE_PRECOPY, rx.phase);
@@ -908,6 +1048,8 @@ TEST(hdr_nonzero_flags)
 	for (i = 0; i < 16; i++) {
 		HDR_BAD(false, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS, 1U << i, 0);
 		HDR_BAD(false, PCMIG_SEC_DEVICE, PCMIG_DEV_DATA, 1U << i, 1);
+		HDR_BAD(false, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, 1U << i,
+			PCMIG_RAM_ZERO_LEN);
 		HDR_BAD(true, PCMIG_SEC_RETURN, PCMIG_RET_COMPLETE, 1U << i, 0);
 	}
 	HDR_BAD(false, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS, 0xffff, 0);
@@ -915,19 +1057,31 @@ TEST(hdr_nonzero_flags)
 
 TEST(hdr_unknown_section)
 {
+	const char *why;
 	int sec;
 
 	for (sec = 0; sec < 256; sec++) {
 		if (sec != PCMIG_SEC_CONTROL && sec != PCMIG_SEC_DEVICE &&
-		    sec != PCMIG_SEC_BITMAPS) {
+		    sec != PCMIG_SEC_BITMAPS && sec != PCMIG_SEC_RAM) {
 			HDR_BAD(false, sec, 1, 0, 0);
 			HDR_BAD(false, sec, 2, 0, 4);
+			/* For its section, whatever the length. */
+			EXPECT_EQ(-EPROTO, hdr(false, sec, PCMIG_RAM_ZERO, 0,
+					       PCMIG_RAM_ZERO_LEN, &why));
+			EXPECT_STREQ("unknown stream section", why);
 		}
 		if (sec != PCMIG_SEC_RETURN) {
 			HDR_BAD(true, sec, 1, 0, 4);
 			HDR_BAD(true, sec, 2, 0, 0);
+			EXPECT_EQ(-EPROTO, hdr(true, sec, 1, 0, 4, &why));
+			EXPECT_STREQ("unknown return-path section", why);
 		}
 	}
+	/* Each forward section is known, at a length one of its types takes. */
+	HDR_OK(false, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS, 0);
+	HDR_OK(false, PCMIG_SEC_DEVICE, PCMIG_DEV_END, 0);
+	HDR_OK(false, PCMIG_SEC_BITMAPS, PCMIG_BM_EOS, 0);
+	HDR_OK(false, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, PCMIG_RAM_ZERO_LEN);
 }
 
 TEST(hdr_unknown_type)
@@ -948,6 +1102,19 @@ TEST(hdr_unknown_type)
 			EXPECT_EQ(-EPROTO, hdr(false, PCMIG_SEC_BITMAPS, t, 0,
 					       PCMIG_BM_START_MIN, &why));
 			EXPECT_STREQ("unknown bitmap frame type", why);
+		}
+		if (t < PCMIG_RAM_LAYOUT || t > PCMIG_RAM_ZERO) {
+			HDR_BAD(false, PCMIG_SEC_RAM, t, 0, 0);
+			/* At the lengths of each RAM frame too. */
+			EXPECT_EQ(-EPROTO, hdr(false, PCMIG_SEC_RAM, t, 0,
+					       PCMIG_RAM_ZERO_LEN, &why));
+			EXPECT_STREQ("unknown RAM frame type", why);
+			EXPECT_EQ(-EPROTO, hdr(false, PCMIG_SEC_RAM, t, 0,
+					       PCMIG_RAM_PAGE_LEN, &why));
+			EXPECT_STREQ("unknown RAM frame type", why);
+			EXPECT_EQ(-EPROTO, hdr(false, PCMIG_SEC_RAM, t, 0,
+					       20, &why));
+			EXPECT_STREQ("unknown RAM frame type", why);
 		}
 	}
 }
@@ -970,6 +1137,9 @@ static const struct {
 	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_COMPLETE, 0, 0 },
 	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_EOS, 0, 0 },
 	{ false, PCMIG_SEC_BITMAPS, PCMIG_BM_ANNOUNCE, 17, 525 },
+	{ false, PCMIG_SEC_RAM, PCMIG_RAM_LAYOUT, 20, 4 + 256 * 16 },
+	{ false, PCMIG_SEC_RAM, PCMIG_RAM_PAGE, 8 + 4096, 8 + 4096 },
+	{ false, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, 12, 12 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_ACK, 4, 4 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_COMPLETE, 0, 0 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_FAIL, 0, PCMIG_WIRE_REASON_MAX },
@@ -1008,6 +1178,9 @@ TEST(hdr_length_errno)
 				 0, &why));
 	EXPECT_EQ(-EMSGSIZE, hdr(true, PCMIG_SEC_RETURN, PCMIG_RET_ACK, 0,
 				 5, &why));
+	EXPECT_EQ(-EMSGSIZE, hdr(false, PCMIG_SEC_RAM, PCMIG_RAM_PAGE, 0,
+				 PCMIG_RAM_PAGE_LEN - 1, &why));
+	EXPECT_STREQ("frame length out of range for its type", why);
 }
 
 /* Lengths in a whole stream: the bad header stops it at that frame. */
@@ -1750,6 +1923,14 @@ TEST(rp_refuses_forward_sections)
 	sb_rp(&s, 0);
 	sb_cancel(&s, "x");
 	FEED_BAD(&fd, &s, true, 0, 0);
+	feed_free(&fd);
+	sb_free(&s);
+
+	sb_init(&s);
+	sb_rp(&s, 0);
+	sb_ram_layout1(&s, 0, 4096);
+	FEED_BAD(&fd, &s, true, 0, 0);
+	EXPECT_STREQ("unknown return-path section", fd.why);
 	feed_free(&fd);
 	sb_free(&s);
 }
@@ -3198,6 +3379,969 @@ TEST(doc_bitmaps_example)
 	ann_check(_metadata, &fd, 0, "vda", "b", 65536, true, 1048577);
 	bm_check(_metadata, &fd, 0, "vda", "b", 65536, true, 1048577, &w);
 	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* ------------------------------------------------------------------ */
+/* RAM section (PCMIG_SEC_RAM)                                         */
+/* ------------------------------------------------------------------ */
+
+#define PG		PCMIG_RAM_PAGE_SIZE
+/* The highest page's address: a range or run may end here, not above. */
+#define TOP		(U64_MAX - PG + 1)
+
+#define R_TWICE		"RAM layout sent twice"
+#define R_COUNT	"RAM layout length does not match its range count"
+#define R_RANGE		"RAM range empty or not page-aligned"
+#define R_ORDER		"RAM ranges overlap or are out of order"
+#define R_EARLY		"RAM page before the RAM layout"
+#define R_ALIGN		"RAM page address not page-aligned"
+#define R_RUN		"bad zero-page run"
+#define R_POST		"RAM after the destination started"
+#define R_LEN		"frame length out of range for its type"
+
+/* A PC's memory: 640 KiB at 0, 1 MiB at 1 MiB, a hole between. */
+static const struct pcmig_ram_range pc_ranges[] = {
+	{ 0, 0xa0000 },
+	{ 0x100000, 0x100000 },
+};
+
+/* Preamble, then the PC layout: 1 frame. */
+static void ram_prefix(struct sb *s, u32 caps)
+{
+	sb_init(s);
+	sb_fwd(s, caps);
+	sb_ram_layout(s, pc_ranges, 2);
+}
+
+/* Stopped, an empty device state, CTL_EOS: 4 frames. */
+static void ram_finish(struct sb *s)
+{
+	sb_phase(s, PCMIG_PHASE_STOPPED);
+	sb_begin(s, 0);
+	sb_end(s);
+	sb_eos(s);
+}
+
+/* Refused at frame @idx with @err and reason @what; frees both. */
+#define RAM_BAD(s, caps, idx, errno_, what) do {			\
+	struct feed __fd;						\
+	FEED_BAD_WHY(&__fd, (s), (caps), (idx), (what));		\
+	EXPECT_EQ((errno_), __fd.err);					\
+	feed_free(&__fd);						\
+	sb_free(s);							\
+} while (0)
+
+/* Whether the model's page at @gpa holds @want (sb_ram_pattern() if NULL). */
+static bool ram_page_is(const struct feed *fd, u64 gpa, const u8 *want)
+{
+	const u8 *m = ram_at(fd, gpa, PG);
+	u8 pat[PCMIG_RAM_PAGE_SIZE];
+
+	if (!want) {
+		sb_ram_pattern(pat, gpa);
+		want = pat;
+	}
+	return m && !memcmp(m, want, PG);
+}
+
+/* Whether the model's @pages pages from @gpa are all zero. */
+static bool ram_zeroed(const struct feed *fd, u64 gpa, u64 pages)
+{
+	const u8 *m = ram_at(fd, gpa, pages * PG);
+	u64 i;
+
+	if (!m)
+		return false;
+	for (i = 0; i < pages * PG; i++)
+		if (m[i])
+			return false;
+	return true;
+}
+
+TEST(put_ram_layout_layout)
+{
+	static const struct pcmig_ram_range r[] = {
+		{ 0x0102030405060000ULL, 0x1000 },
+		{ 0xfffffffffffff000ULL, 0xdeadb000ULL },
+	};
+	static const u8 want[] = {
+		0, 0, 0, 2,
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0, 0,
+		0, 0, 0, 0, 0, 0, 0x10, 0,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, 0,
+		0, 0, 0, 0, 0xde, 0xad, 0xb0, 0,
+	};
+	static struct pcmig_ram_range many[PCMIG_RAM_RANGES_MAX];
+	u8 b[PCMIG_RAM_LAYOUT_MAX + 1];
+	struct pcmig_ram_range got;
+	u32 i;
+
+	ASSERT_EQ(36, sizeof(want));
+	memset(b, 0xa5, sizeof(b));
+	EXPECT_EQ(36, pcmig_wire_put_ram_layout(b, r, 2));
+	EXPECT_EQ(0, memcmp(b, want, sizeof(want)));
+	EXPECT_EQ(0xa5, b[36]);
+	EXPECT_EQ(2, pcmig_wire_ram_ranges(b));
+	for (i = 0; i < 2; i++) {
+		memset(&got, 0x5a, sizeof(got));
+		pcmig_wire_ram_range(b, i, &got);
+		EXPECT_EQ(r[i].gpa, got.gpa);
+		EXPECT_EQ(r[i].size, got.size);
+	}
+
+	/* No range: the count alone. */
+	memset(b, 0xa5, sizeof(b));
+	EXPECT_EQ(4, pcmig_wire_put_ram_layout(b, r, 0));
+	EXPECT_EQ(0, get_unaligned_be32(b));
+	EXPECT_EQ(0xa5, b[4]);
+
+	/* 256 ranges fill PCMIG_RAM_LAYOUT_MAX (4100 bytes) exactly. */
+	EXPECT_EQ(4100, PCMIG_RAM_LAYOUT_MAX);
+	for (i = 0; i < PCMIG_RAM_RANGES_MAX; i++) {
+		many[i].gpa = (u64)i << 32;
+		many[i].size = (u64)(i + 1) * PG;
+	}
+	memset(b, 0xa5, sizeof(b));
+	EXPECT_EQ(PCMIG_RAM_LAYOUT_MAX,
+		  pcmig_wire_put_ram_layout(b, many, PCMIG_RAM_RANGES_MAX));
+	EXPECT_EQ(0xa5, b[PCMIG_RAM_LAYOUT_MAX]);
+	EXPECT_EQ(0, memcmp(b, "\0\0\1\0", 4));
+	EXPECT_EQ(0, memcmp(b + 4084, "\0\0\0\xff\0\0\0\0\0\0\0\0\0\x10\0\0",
+			    16));
+	EXPECT_EQ(PCMIG_RAM_RANGES_MAX, pcmig_wire_ram_ranges(b));
+	for (i = 0; i < PCMIG_RAM_RANGES_MAX; i++) {
+		pcmig_wire_ram_range(b, i, &got);
+		EXPECT_EQ(many[i].gpa, got.gpa);
+		EXPECT_EQ(many[i].size, got.size);
+	}
+}
+
+TEST(put_ram_page_and_zero_layout)
+{
+	static const u8 page_want[] = {
+		0, 0, 0, 0x01, 0x23, 0x45, 0x60, 0,
+	};
+	static const u8 zero_want[] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe0, 0,
+		0, 0, 0, 0x02,
+	};
+	u8 b[PCMIG_RAM_PAGE_LEN + 1];
+	struct sb s;
+
+	EXPECT_EQ(4104, PCMIG_RAM_PAGE_LEN);
+	EXPECT_EQ(12, PCMIG_RAM_ZERO_LEN);
+
+	/* The address only: the page's data is the caller's to place. */
+	memset(b, 0xa5, sizeof(b));
+	pcmig_wire_put_ram_page_gpa(b, 0x123456000ULL);
+	EXPECT_EQ(0, memcmp(b, page_want, sizeof(page_want)));
+	EXPECT_EQ(0xa5, b[8]);
+
+	memset(b, 0xa5, sizeof(b));
+	EXPECT_EQ(PCMIG_RAM_ZERO_LEN,
+		  pcmig_wire_put_ram_zero(b, 0xffffffffffffe000ULL, 2));
+	EXPECT_EQ(0, memcmp(b, zero_want, sizeof(zero_want)));
+	EXPECT_EQ(0xa5, b[12]);
+	EXPECT_EQ(2, pcmig_wire_ram_zero_pages(b));
+
+	pcmig_wire_put_ram_zero(b, 0, UINT32_MAX);
+	EXPECT_EQ(0, get_unaligned_be64(b));
+	EXPECT_EQ(UINT32_MAX, pcmig_wire_ram_zero_pages(b));
+
+	/* The builder's frames: header, then exactly these payloads. */
+	sb_init(&s);
+	sb_ram_page(&s, 0x123456000ULL, NULL);
+	sb_ram_zero(&s, 0xffffffffffffe000ULL, 2);
+	ASSERT_EQ(8 + PCMIG_RAM_PAGE_LEN + 8 + PCMIG_RAM_ZERO_LEN, s.n);
+	EXPECT_EQ(0, memcmp(s.b, "\x04\x02\0\0\0\0\x10\x08", 8));
+	EXPECT_EQ(0, memcmp(s.b + 8, page_want, 8));
+	sb_ram_pattern(b, 0x123456000ULL);
+	EXPECT_EQ(0, memcmp(s.b + 16, b, PG));
+	EXPECT_EQ(0, memcmp(s.b + 8 + PCMIG_RAM_PAGE_LEN,
+			    "\x04\x03\0\0\0\0\0\x0c", 8));
+	EXPECT_EQ(0, memcmp(s.b + 16 + PCMIG_RAM_PAGE_LEN, zero_want, 12));
+	sb_free(&s);
+}
+
+/*
+ * What the source sends: the layout first in the first precopy pass,
+ * every page (zero ones as runs that stay within one range), then the
+ * pages dirtied meanwhile, and in the stopped phase the pages left,
+ * between the device frames too.  The model ends as the source's memory.
+ */
+TEST(valid_ram_stream)
+{
+	u8 page[PCMIG_RAM_PAGE_SIZE];
+	struct feed fd;
+	struct sb s;
+	u32 i;
+
+	memset(page, 0x11, sizeof(page));
+	ram_prefix(&s, 0);
+	sb_ram_zero(&s, 0, 1);
+	sb_ram_page(&s, 0x1000, NULL);
+	sb_ram_page(&s, 0x2000, NULL);
+	sb_ram_zero(&s, 0x3000, 157);
+	sb_ram_zero(&s, 0x100000, 255);
+	sb_ram_page(&s, 0x1ff000, NULL);
+	/* Second pass. */
+	sb_ram_page(&s, 0x1000, page);
+	sb_ram_zero(&s, 0x1ff000, 1);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_begin(&s, 3);
+	sb_ram_page(&s, 0x100000, NULL);
+	sb_data(&s, "abc", 3);
+	sb_ram_zero(&s, 0x2000, 1);
+	sb_end(&s);
+	sb_ram_page(&s, 0x9f000, NULL);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, 0);
+	ASSERT_EQ(17, fd.nacts);
+	ACT_IS(&fd, 0, PCMIG_RX_RAM_LAYOUT, 0);
+	ACT_IS(&fd, 1, PCMIG_RX_RAM_ZERO, 0);
+	ACT_IS(&fd, 2, PCMIG_RX_RAM_PAGE, 0x1000);
+	ACT_IS(&fd, 3, PCMIG_RX_RAM_PAGE, 0x2000);
+	ACT_IS(&fd, 4, PCMIG_RX_RAM_ZERO, 0x3000);
+	ACT_IS(&fd, 5, PCMIG_RX_RAM_ZERO, 0x100000);
+	ACT_IS(&fd, 6, PCMIG_RX_RAM_PAGE, 0x1ff000);
+	ACT_IS(&fd, 7, PCMIG_RX_RAM_PAGE, 0x1000);
+	ACT_IS(&fd, 8, PCMIG_RX_RAM_ZERO, 0x1ff000);
+	ACT_IS(&fd, 9, PCMIG_RX_PHASE, PCMIG_PHASE_STOPPED);
+	ACT_IS(&fd, 10, PCMIG_RX_DEV_ALLOC, 3);
+	ACT_IS(&fd, 11, PCMIG_RX_RAM_PAGE, 0x100000);
+	ACT_IS(&fd, 12, PCMIG_RX_DEV_DATA, 0);
+	ACT_IS(&fd, 13, PCMIG_RX_RAM_ZERO, 0x2000);
+	ACT_IS(&fd, 14, PCMIG_RX_DEV_DONE, 0);
+	ACT_IS(&fd, 15, PCMIG_RX_RAM_PAGE, 0x9f000);
+	ACT_IS(&fd, 16, PCMIG_RX_EOS, 0);
+	EXPECT_EQ(PCMIG_RAM_LAYOUT_MAX - 254 * 16, fd.acts[0].len);
+	EXPECT_EQ(PCMIG_RAM_PAGE_LEN, fd.acts[2].len);
+	EXPECT_EQ(PCMIG_RAM_ZERO_LEN, fd.acts[1].len);
+	EXPECT_TRUE(fd.rx.ram_layout);
+	ASSERT_EQ(2, fd.nranges);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(pc_ranges[i].gpa, fd.ranges[i].gpa);
+		EXPECT_EQ(pc_ranges[i].size, fd.ranges[i].size);
+	}
+	EXPECT_EQ(6, fd.ram_pages);
+	EXPECT_EQ(5, fd.ram_runs);
+	EXPECT_EQ(1 + 157 + 255 + 1 + 1, fd.ram_zero_pages);
+	EXPECT_EQ(3, fd.ram_stopped);
+	EXPECT_EQ(0, fd.ram_outside);
+	/* Every page of both ranges, as last sent. */
+	EXPECT_TRUE(ram_zeroed(&fd, 0, 1));
+	EXPECT_TRUE(ram_page_is(&fd, 0x1000, page));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x2000, 1));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x3000, 156));
+	EXPECT_TRUE(ram_page_is(&fd, 0x9f000, NULL));
+	EXPECT_TRUE(ram_page_is(&fd, 0x100000, NULL));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x101000, 254));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x1ff000, 1));
+	EXPECT_EQ(0, memcmp(fd.dev, "abc", 3));
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* No precopy pass (the source stopped at once): all of it while stopped. */
+TEST(valid_ram_in_stopped_only)
+{
+	struct feed fd;
+	struct sb s;
+
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_begin(&s, 0);
+	sb_end(&s);
+	sb_ram_layout(&s, pc_ranges, 2);
+	sb_ram_zero(&s, 0, 0xa0);
+	sb_ram_page(&s, 0x100000, NULL);
+	sb_ram_zero(&s, 0x101000, 0xff);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, 0);
+	ACT_IS(&fd, 3, PCMIG_RX_RAM_LAYOUT, 0);
+	ACT_IS(&fd, 4, PCMIG_RX_RAM_ZERO, 0);
+	ACT_IS(&fd, 5, PCMIG_RX_RAM_PAGE, 0x100000);
+	ACT_IS(&fd, 6, PCMIG_RX_RAM_ZERO, 0x101000);
+	EXPECT_EQ(4, fd.ram_stopped);
+	EXPECT_TRUE(ram_zeroed(&fd, 0, 0xa0));
+	EXPECT_TRUE(ram_page_is(&fd, 0x100000, NULL));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x101000, 0xff));
+	feed_free(&fd);
+	sb_free(&s);
+
+	/* A layout and no page: a VM whose pages are all... elsewhere. */
+	ram_prefix(&s, 0);
+	ram_finish(&s);
+	FEED_OK(&fd, &s, false, 0);
+	EXPECT_TRUE(fd.rx.ram_layout);
+	EXPECT_EQ(0, fd.ram_pages + fd.ram_runs);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/*
+ * RAM needs no capability; with postcopy it all comes before the
+ * switch, and the bitmaps follow as usual.
+ */
+TEST(valid_ram_any_caps)
+{
+	struct feed fd;
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < sizeof(all_caps) / sizeof(all_caps[0]); i++) {
+		u32 caps = all_caps[i];
+
+		ram_prefix(&s, caps);
+		sb_ram_page(&s, 0x5000, NULL);
+		sb_phase(&s, PCMIG_PHASE_STOPPED);
+		sb_devstate(&s, (const u8 *)"state", 5, 2);
+		sb_ram_zero(&s, 0x5000, 1);
+		sb_ram_page(&s, 0x6000, NULL);
+		if (caps & CAP_BM)
+			sb_bm_announce(&s, "vda", "b", 512, true, 512);
+		if (caps & PCMIG_CAPS_POSTCOPY)
+			sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+		if (caps & CAP_BM) {
+			sb_bitmap(&s, "vda", "b", 512, true, 512, NULL);
+			sb_bm_eos(&s);
+		}
+		sb_eos(&s);
+		FEED_OK(&fd, &s, false, caps);
+		EXPECT_EQ(caps & PCMIG_CAPS_POSTCOPY ? PCMIG_PHASE_POSTCOPY :
+						       PCMIG_PHASE_STOPPED,
+			  fd.rx.phase);
+		EXPECT_EQ(2, fd.ram_pages);
+		EXPECT_EQ(1, fd.ram_runs);
+		EXPECT_TRUE(ram_zeroed(&fd, 0x5000, 1));
+		EXPECT_TRUE(ram_page_is(&fd, 0x6000, NULL));
+		feed_free(&fd);
+		sb_free(&s);
+	}
+}
+
+/* Valid at the limits: 256 ranges, adjacent ranges, the top page. */
+TEST(valid_ram_limits)
+{
+	static const struct pcmig_ram_range edge[][2] = {
+		{ { 0, PG }, { PG, PG } },		/* adjacent */
+		{ { 0, PG }, { TOP - PG, PG } },	/* ends at TOP */
+		{ { 0, TOP }, { 0, 0 } },		/* all it can be */
+		{ { PG, TOP - PG }, { 0, 0 } },
+		{ { TOP - PG, PG }, { 0, 0 } },
+	};
+	static const u32 nedge[] = { 2, 2, 1, 1, 1 };
+	static struct pcmig_ram_range many[PCMIG_RAM_RANGES_MAX];
+	struct feed fd;
+	struct sb s;
+	u32 i;
+
+	for (i = 0; i < PCMIG_RAM_RANGES_MAX; i++) {
+		many[i].gpa = (u64)i * 2 * PG;
+		many[i].size = PG;
+	}
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_layout(&s, many, PCMIG_RAM_RANGES_MAX);
+	for (i = 0; i < PCMIG_RAM_RANGES_MAX; i++) {
+		if (i % 2)
+			sb_ram_zero(&s, many[i].gpa, 1);
+		else
+			sb_ram_page(&s, many[i].gpa, NULL);
+	}
+	ram_finish(&s);
+	FEED_OK(&fd, &s, false, 0);
+	EXPECT_EQ(PCMIG_RAM_LAYOUT_MAX, fd.acts[0].len);
+	EXPECT_EQ(PCMIG_RAM_RANGES_MAX, fd.nranges);
+	EXPECT_EQ(128, fd.ram_pages);
+	EXPECT_EQ(128, fd.ram_runs);
+	EXPECT_EQ(0, fd.ram_outside);
+	EXPECT_TRUE(ram_page_is(&fd, 254 * 2 * PG, NULL));
+	EXPECT_TRUE(ram_zeroed(&fd, 255 * 2 * PG, 1));
+	feed_free(&fd);
+	sb_free(&s);
+
+	for (i = 0; i < sizeof(nedge) / sizeof(nedge[0]); i++) {
+		sb_init(&s);
+		sb_fwd(&s, 0);
+		sb_ram_layout(&s, edge[i], nedge[i]);
+		sb_ram_page(&s, edge[i][nedge[i] - 1].gpa, NULL);
+		ram_finish(&s);
+		FEED_OK(&fd, &s, false, 0);
+		EXPECT_EQ(0, fd.ram_outside);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+
+	/* The longest runs, up to the top page but not past it. */
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_layout1(&s, 0, TOP);
+	sb_ram_zero(&s, 0, UINT32_MAX);
+	sb_ram_zero(&s, TOP - (u64)UINT32_MAX * PG, UINT32_MAX);
+	sb_ram_zero(&s, TOP - PG, 1);
+	sb_ram_page(&s, TOP - PG, NULL);
+	ram_finish(&s);
+	FEED_OK(&fd, &s, false, 0);
+	ACT_IS(&fd, 2, PCMIG_RX_RAM_ZERO, 0xfffff00000000000ULL);
+	EXPECT_EQ(2ULL * UINT32_MAX + 1, fd.ram_zero_pages);
+	EXPECT_EQ(0, fd.ram_outside);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+TEST(ram_layout_twice)
+{
+	struct sb s;
+
+	ram_prefix(&s, 0);
+	sb_ram_layout(&s, pc_ranges, 2);
+	RAM_BAD(&s, 0, 1, -EPROTO, R_TWICE);
+
+	/* In another pass, or another phase, with other ranges. */
+	ram_prefix(&s, 0);
+	sb_ram_page(&s, 0, NULL);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_ram_layout1(&s, 0, PG);
+	RAM_BAD(&s, 0, 3, -EPROTO, R_TWICE);
+
+	ram_prefix(&s, CAP_BM);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_begin(&s, 0);
+	sb_end(&s);
+	sb_ram_layout(&s, pc_ranges, 2);
+	RAM_BAD(&s, CAP_BM, 4, -EPROTO, R_TWICE);
+
+	/* Checked before the second layout's own fields. */
+	ram_prefix(&s, 0);
+	sb_ram_layout1(&s, 1, 0);
+	RAM_BAD(&s, 0, 1, -EPROTO, R_TWICE);
+}
+
+/* A RAM_LAYOUT of @len bytes whose count says @n; its ranges are valid. */
+static void ram_layout_raw(struct sb *s, u32 n, u32 len)
+{
+	u8 *p = calloc(1, len);
+	u32 i;
+
+	if (!p)
+		abort();
+	put_unaligned_be32(n, p);
+	for (i = 0; 4 + (i + 1) * PCMIG_RAM_RANGE_LEN <= len; i++) {
+		put_unaligned_be64((u64)i * 2 * PG, p + 4 + i * 16);
+		put_unaligned_be64(PG, p + 12 + i * 16);
+	}
+	sb_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_LAYOUT, p, len);
+	free(p);
+}
+
+TEST(ram_layout_count_and_length)
+{
+	static const struct {
+		u32 n, len;
+	} bad[] = {
+		{ 0, 20 }, { 0, 4100 }, { 0, 36 },
+		{ 257, 20 }, { 257, 4100 }, { 0xffffffff, 4100 },
+		{ 2, 20 }, { 1, 36 }, { 1, 21 }, { 2, 35 }, { 2, 37 },
+		{ 256, 4084 }, { 255, 4100 },
+		/* 4 + n * 16 wraps to 20 in 32 bits. */
+		{ 0x10000001, 20 }, { 0x80000001, 20 }, { 0xf0000001, 20 },
+	};
+	static const struct {
+		u32 n, len;
+	} good[] = { { 1, 20 }, { 2, 36 }, { 255, 4084 }, { 256, 4100 } };
+	struct feed fd;
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sb_init(&s);
+		sb_fwd(&s, 0);
+		ram_layout_raw(&s, bad[i].n, bad[i].len);
+		FEED_BAD_WHY(&fd, &s, 0, 0, R_COUNT);
+		EXPECT_EQ(-EMSGSIZE, fd.err);
+		EXPECT_FALSE(fd.rx.ram_layout);
+		if (fd.err != -EMSGSIZE)
+			TH_LOG("n %u len %u", bad[i].n, bad[i].len);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		sb_init(&s);
+		sb_fwd(&s, 0);
+		ram_layout_raw(&s, good[i].n, good[i].len);
+		ram_finish(&s);
+		FEED_OK(&fd, &s, false, 0);
+		EXPECT_EQ(good[i].n, fd.nranges);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+}
+
+TEST(ram_layout_bad_ranges)
+{
+	static const struct {
+		struct pcmig_ram_range r[3];
+		u32 n;
+		const char *why;
+	} bad[] = {
+		/* Empty. */
+		{ { { 0, 0 } }, 1, R_RANGE },
+		{ { { 0, PG }, { 2 * PG, 0 } }, 2, R_RANGE },
+		{ { { TOP, 0 } }, 1, R_RANGE },
+		/* Not page-aligned: address, size. */
+		{ { { 1, PG } }, 1, R_RANGE },
+		{ { { 0x800, PG } }, 1, R_RANGE },
+		{ { { U64_MAX, PG } }, 1, R_RANGE },
+		{ { { 0, 1 } }, 1, R_RANGE },
+		{ { { 0, PG - 1 } }, 1, R_RANGE },
+		{ { { 0, 0x1800 } }, 1, R_RANGE },
+		{ { { 0, PG }, { PG, PG + 0x10 } }, 2, R_RANGE },
+		{ { { 0, PG }, { 2 * PG, PG }, { 0x3800, PG } }, 3, R_RANGE },
+		/* Each range's own fields come before its order. */
+		{ { { 0x100000, PG }, { 0, 0 } }, 2, R_RANGE },
+		{ { { 0x100000, PG }, { 8, PG } }, 2, R_RANGE },
+		/* Overlapping. */
+		{ { { 0, 2 * PG }, { PG, 2 * PG } }, 2, R_ORDER },
+		{ { { 0, PG }, { 0, PG } }, 2, R_ORDER },
+		{ { { 0, 16 * PG }, { 2 * PG, PG } }, 2, R_ORDER },
+		{ { { 0, PG }, { 2 * PG, 2 * PG }, { 3 * PG, PG } }, 3,
+		  R_ORDER },
+		/* Out of order. */
+		{ { { 16 * PG, PG }, { 0, PG } }, 2, R_ORDER },
+		{ { { 0, PG }, { 4 * PG, PG }, { 2 * PG, PG } }, 3, R_ORDER },
+		/* gpa + size past 2^64 - 1: wrapping, or ending at 2^64. */
+		{ { { TOP, 2 * PG } }, 1, R_ORDER },
+		{ { { TOP, PG } }, 1, R_ORDER },
+		{ { { PG, TOP } }, 1, R_ORDER },
+		{ { { 2 * PG, TOP } }, 1, R_ORDER },
+		{ { { TOP - PG, TOP } }, 1, R_ORDER },
+		{ { { 0, PG }, { TOP, 2 * PG } }, 2, R_ORDER },
+		/* A wrapped end does not let a low range follow. */
+		{ { { TOP, 2 * PG }, { 0x10000, PG } }, 2, R_ORDER },
+	};
+	static struct pcmig_ram_range many[PCMIG_RAM_RANGES_MAX];
+	struct feed fd;
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sb_init(&s);
+		sb_fwd(&s, 0);
+		sb_ram_layout(&s, bad[i].r, bad[i].n);
+		sb_ram_page(&s, 0, NULL);
+		FEED_BAD_WHY(&fd, &s, 0, 0, bad[i].why);
+		EXPECT_EQ(-EPROTO, fd.err);
+		EXPECT_FALSE(fd.rx.ram_layout);
+		if (strcmp(fd.why, bad[i].why))
+			TH_LOG("case %zu", i);
+		feed_free(&fd);
+		sb_free(&s);
+	}
+
+	/* The 256th range overlaps the 255th. */
+	for (i = 0; i < PCMIG_RAM_RANGES_MAX; i++) {
+		many[i].gpa = (u64)i * 2 * PG;
+		many[i].size = PG;
+	}
+	many[255].gpa = many[254].gpa;
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_layout(&s, many, PCMIG_RAM_RANGES_MAX);
+	RAM_BAD(&s, 0, 0, -EPROTO, R_ORDER);
+}
+
+TEST(ram_page_before_layout)
+{
+	struct sb s;
+
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_page(&s, 0, NULL);
+	RAM_BAD(&s, 0, 0, -EPROTO, R_EARLY);
+
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_zero(&s, 0, 1);
+	RAM_BAD(&s, 0, 0, -EPROTO, R_EARLY);
+
+	/* In the stopped phase, after the device state. */
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_begin(&s, 0);
+	sb_end(&s);
+	sb_ram_page(&s, 0x1000, NULL);
+	RAM_BAD(&s, 0, 3, -EPROTO, R_EARLY);
+
+	/* Checked before the page's own fields. */
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_page(&s, 1, NULL);
+	RAM_BAD(&s, 0, 0, -EPROTO, R_EARLY);
+
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_zero(&s, 0, 0);
+	RAM_BAD(&s, 0, 0, -EPROTO, R_EARLY);
+
+	/* A refused layout leaves no layout behind. */
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_ram_layout1(&s, 0, 0);
+	sb_ram_page(&s, 0, NULL);
+	RAM_BAD(&s, 0, 0, -EPROTO, R_RANGE);
+}
+
+TEST(ram_page_unaligned)
+{
+	static const u64 gpas[] = {
+		1, 8, 0x800, 0xfff, 0x1001, 0x100000 - 8, U64_MAX, TOP + 8,
+	};
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < sizeof(gpas) / sizeof(gpas[0]); i++) {
+		ram_prefix(&s, 0);
+		sb_ram_page(&s, gpas[i], NULL);
+		RAM_BAD(&s, 0, 1, -EPROTO, R_ALIGN);
+
+		ram_prefix(&s, 0);
+		sb_ram_zero(&s, gpas[i], 1);
+		RAM_BAD(&s, 0, 1, -EPROTO, R_ALIGN);
+
+		/* Alignment before the run's length. */
+		ram_prefix(&s, 0);
+		sb_ram_zero(&s, gpas[i], 0);
+		RAM_BAD(&s, 0, 1, -EPROTO, R_ALIGN);
+
+		/* In the stopped phase too. */
+		ram_prefix(&s, 0);
+		sb_phase(&s, PCMIG_PHASE_STOPPED);
+		sb_ram_page(&s, gpas[i], NULL);
+		RAM_BAD(&s, 0, 2, -EPROTO, R_ALIGN);
+	}
+}
+
+TEST(ram_zero_bad_run)
+{
+	static const struct {
+		u64 gpa;
+		u32 pages;
+	} bad[] = {
+		{ 0, 0 }, { 0x1000, 0 }, { TOP, 0 },
+		/* Past 2^64 - 1: wrapping, or ending at 2^64. */
+		{ TOP, 2 }, { TOP, 1 }, { TOP - PG, 2 },
+		{ TOP, UINT32_MAX },
+		{ 0xfffff00000001000ULL, UINT32_MAX },
+	};
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ram_prefix(&s, 0);
+		sb_ram_page(&s, 0, NULL);
+		sb_ram_zero(&s, bad[i].gpa, bad[i].pages);
+		RAM_BAD(&s, 0, 2, -EPROTO, R_RUN);
+
+		ram_prefix(&s, 0);
+		sb_phase(&s, PCMIG_PHASE_STOPPED);
+		sb_ram_zero(&s, bad[i].gpa, bad[i].pages);
+		RAM_BAD(&s, 0, 2, -EPROTO, R_RUN);
+	}
+}
+
+/* S1: RAM is compatible state and its postcopy is not implemented. */
+TEST(ram_in_postcopy)
+{
+	static const u32 caps[] = { CAP_RAM, CAP_BM, PCMIG_CAPS_POSTCOPY };
+	struct sb s;
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		for (k = 0; k < 6; k++) {
+			ram_prefix(&s, caps[i]);
+			sb_ram_page(&s, 0, NULL);
+			sb_phase(&s, PCMIG_PHASE_STOPPED);
+			sb_begin(&s, 0);
+			sb_end(&s);
+			sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+			switch (k) {
+			case 0:
+				sb_ram_page(&s, 0x1000, NULL);
+				break;
+			case 1:
+				sb_ram_zero(&s, 0x1000, 1);
+				break;
+			case 2:
+				sb_ram_layout(&s, pc_ranges, 2);
+				break;
+			/* Checked before anything else. */
+			case 3:
+				sb_ram_page(&s, 0x1001, NULL);
+				break;
+			case 4:
+				sb_ram_zero(&s, 0x1000, 0);
+				break;
+			default:
+				sb_ram_layout1(&s, 0, 0);
+				break;
+			}
+			RAM_BAD(&s, caps[i], 6, -EPROTO, R_POST);
+		}
+
+		/* No RAM before the switch: a layout after it is refused. */
+		sb_init(&s);
+		sb_fwd(&s, caps[i]);
+		sb_phase(&s, PCMIG_PHASE_STOPPED);
+		sb_begin(&s, 0);
+		sb_end(&s);
+		sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+		sb_ram_layout(&s, pc_ranges, 2);
+		RAM_BAD(&s, caps[i], 4, -EPROTO, R_POST);
+
+		sb_init(&s);
+		sb_fwd(&s, caps[i]);
+		sb_phase(&s, PCMIG_PHASE_STOPPED);
+		sb_begin(&s, 0);
+		sb_end(&s);
+		sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+		sb_ram_page(&s, 0, NULL);
+		RAM_BAD(&s, caps[i], 4, -EPROTO, R_POST);
+	}
+}
+
+/* Wrong lengths are refused at the header, before the payload is read. */
+TEST(ram_frame_lengths)
+{
+	static const struct {
+		u8 type;
+		u32 len;
+	} bad[] = {
+		{ PCMIG_RAM_PAGE, 0 }, { PCMIG_RAM_PAGE, 8 },
+		{ PCMIG_RAM_PAGE, 12 }, { PCMIG_RAM_PAGE, 4096 },
+		{ PCMIG_RAM_PAGE, 4103 }, { PCMIG_RAM_PAGE, 4105 },
+		{ PCMIG_RAM_PAGE, 8 + 8192 },
+		{ PCMIG_RAM_ZERO, 0 }, { PCMIG_RAM_ZERO, 8 },
+		{ PCMIG_RAM_ZERO, 11 }, { PCMIG_RAM_ZERO, 13 },
+		{ PCMIG_RAM_ZERO, 16 }, { PCMIG_RAM_ZERO, 4104 },
+		{ PCMIG_RAM_LAYOUT, 0 }, { PCMIG_RAM_LAYOUT, 4 },
+		{ PCMIG_RAM_LAYOUT, 19 }, { PCMIG_RAM_LAYOUT, 4101 },
+		{ PCMIG_RAM_LAYOUT, 4 + 257 * 16 },
+	};
+	static u8 zeroes[8 + 8192];
+	struct feed fd;
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* After the layout, or as the first RAM frame. */
+		ram_prefix(&s, 0);
+		sb_frame(&s, PCMIG_SEC_RAM, bad[i].type, zeroes, bad[i].len);
+		FEED_BAD_WHY(&fd, &s, 0, 1, R_LEN);
+		EXPECT_EQ(-EMSGSIZE, fd.err);
+		feed_free(&fd);
+		sb_free(&s);
+
+		sb_init(&s);
+		sb_fwd(&s, 0);
+		sb_frame(&s, PCMIG_SEC_RAM, bad[i].type, zeroes, bad[i].len);
+		RAM_BAD(&s, 0, 0, -EMSGSIZE, R_LEN);
+	}
+
+	/* A layout of 257 ranges is too long for a frame of its type. */
+	{
+		static struct pcmig_ram_range many[PCMIG_RAM_RANGES_MAX + 1];
+
+		for (i = 0; i <= PCMIG_RAM_RANGES_MAX; i++) {
+			many[i].gpa = (u64)i * PG;
+			many[i].size = PG;
+		}
+		sb_init(&s);
+		sb_fwd(&s, 0);
+		sb_ram_layout(&s, many, PCMIG_RAM_RANGES_MAX + 1);
+		RAM_BAD(&s, 0, 0, -EMSGSIZE, R_LEN);
+	}
+}
+
+TEST(ram_unknown_type)
+{
+	static u8 zeroes[PCMIG_RAM_PAGE_LEN];
+	static const u8 types[] = { 0, 4, 5, 0x80, 0xff };
+	struct sb s;
+	size_t i;
+
+	for (i = 0; i < sizeof(types); i++) {
+		ram_prefix(&s, 0);
+		sb_frame(&s, PCMIG_SEC_RAM, types[i], zeroes,
+			 PCMIG_RAM_ZERO_LEN);
+		RAM_BAD(&s, 0, 1, -EPROTO, "unknown RAM frame type");
+
+		sb_init(&s);
+		sb_fwd(&s, 0);
+		sb_frame(&s, PCMIG_SEC_RAM, types[i], zeroes,
+			 PCMIG_RAM_PAGE_LEN);
+		RAM_BAD(&s, 0, 0, -EPROTO, "unknown RAM frame type");
+	}
+}
+
+TEST(ram_after_end)
+{
+	struct sb s;
+
+	ram_prefix(&s, 0);
+	ram_finish(&s);
+	sb_ram_page(&s, 0, NULL);
+	RAM_BAD(&s, 0, 5, -EPROTO, "frame after end of stream");
+
+	ram_prefix(&s, 0);
+	sb_cancel(&s, "bye");
+	sb_ram_zero(&s, 0, 1);
+	RAM_BAD(&s, 0, 2, -EPROTO, "frame after end of stream");
+
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_cancel(&s, "bye");
+	sb_ram_layout(&s, pc_ranges, 2);
+	RAM_BAD(&s, 0, 1, -EPROTO, "frame after end of stream");
+}
+
+/*
+ * The checker keeps no layout: a page or run outside the ranges, or a
+ * run crossing a range's end, passes it, and the destination refuses it
+ * against its VM (kmod/ram.c).  Nor does it require RAM in a stream: a
+ * destination with a VM attached refuses CTL_EOS without a layout.
+ */
+TEST(ram_not_checked_against_layout)
+{
+	struct feed fd;
+	struct sb s;
+
+	ram_prefix(&s, 0);
+	sb_ram_page(&s, 0xa0000, NULL);		/* in the hole */
+	sb_ram_page(&s, 0x200000, NULL);	/* above */
+	sb_ram_zero(&s, 0x9f000, 2);		/* across the end */
+	sb_ram_zero(&s, 0x9f000, 0x62);		/* into the next range */
+	sb_ram_zero(&s, TOP - PG, 1);
+	sb_ram_page(&s, TOP, NULL);
+	sb_ram_zero(&s, 0x100000, 0x100);	/* exactly range 1 */
+	ram_finish(&s);
+	FEED_OK(&fd, &s, false, 0);
+	EXPECT_EQ(6, fd.ram_outside);
+	EXPECT_TRUE(ram_zeroed(&fd, 0x100000, 0x100));
+	feed_free(&fd);
+	sb_free(&s);
+
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	ram_finish(&s);
+	FEED_OK(&fd, &s, false, 0);
+	EXPECT_FALSE(fd.rx.ram_layout);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/*
+ * In the stopped phase the checker does not order RAM frames against
+ * device or bitmap frames (the source sends RAM before its announces).
+ */
+TEST(ram_interleaves_in_stopped)
+{
+	struct feed fd;
+	struct sb s;
+
+	ram_prefix(&s, CAP_BM);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_bm_announce(&s, "n", "b", 512, true, 512 * 3);
+	sb_begin(&s, 1);
+	sb_ram_page(&s, 0, NULL);
+	sb_data(&s, "x", 1);
+	sb_bm_start(&s, "n", "b", 512, true, 512 * 3);
+	sb_ram_zero(&s, 0x1000, 1);
+	sb_bm_zeroes(&s, 0, 3);
+	sb_bm_complete(&s);
+	sb_end(&s);
+	sb_bm_eos(&s);
+	sb_ram_page(&s, 0x2000, NULL);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_BM);
+	EXPECT_EQ(3, fd.ram_stopped);
+	EXPECT_EQ(1, fd.nbms);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/* The RAM example of Documentation/pcmig/stream.rst, byte for byte. */
+TEST(doc_ram_example)
+{
+	static const u8 hdrs[] = {
+		0x04, 0x01, 0, 0, 0, 0, 0, 0x24,
+		0, 0, 0, 0x02,
+		0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0x0a, 0, 0,
+		0, 0, 0, 0, 0, 0x10, 0, 0,
+		0, 0, 0, 0, 0, 0x10, 0, 0,
+		0x04, 0x03, 0, 0, 0, 0, 0, 0x0c,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+		0x04, 0x02, 0, 0, 0, 0, 0x10, 0x08,
+		0, 0, 0, 0, 0, 0, 0x10, 0,
+		'h', 'e', 'l', 'l', 'o',
+	};
+	static const u8 tail[] = {
+		0x04, 0x03, 0, 0, 0, 0, 0, 0x0c,
+		0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0x9e,
+		0x04, 0x03, 0, 0, 0, 0, 0, 0x0c,
+		0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0x01, 0,
+	};
+	static u8 section[4216];
+	u8 page[PCMIG_RAM_PAGE_SIZE] = "hello";
+	struct feed fd;
+	struct sb s;
+
+	/* Layout, zero run, page header and "hello", 4091 zeroes, 2 runs. */
+	ASSERT_EQ(85, sizeof(hdrs));
+	ASSERT_EQ(40, sizeof(tail));
+	memcpy(section, hdrs, sizeof(hdrs));
+	memcpy(section + 4176, tail, sizeof(tail));
+	sb_init(&s);
+	sb_fwd(&s, 0);
+	sb_raw(&s, section, sizeof(section));
+	s.frames += 5;
+	ram_finish(&s);
+	FEED_OK(&fd, &s, false, 0);
+	ASSERT_EQ(9, fd.nacts);
+	ACT_IS(&fd, 0, PCMIG_RX_RAM_LAYOUT, 0);
+	ACT_IS(&fd, 1, PCMIG_RX_RAM_ZERO, 0);
+	ACT_IS(&fd, 2, PCMIG_RX_RAM_PAGE, 0x1000);
+	ACT_IS(&fd, 3, PCMIG_RX_RAM_ZERO, 0x2000);
+	ACT_IS(&fd, 4, PCMIG_RX_RAM_ZERO, 0x100000);
+	ASSERT_EQ(2, fd.nranges);
+	EXPECT_EQ(pc_ranges[0].size, fd.ranges[0].size);
+	EXPECT_EQ(pc_ranges[1].gpa, fd.ranges[1].gpa);
+	EXPECT_EQ(pc_ranges[1].size, fd.ranges[1].size);
+	/* Every page of the VM written, none outside its ranges. */
+	EXPECT_EQ(1 + 0x9e + 0x100, fd.ram_zero_pages);
+	EXPECT_EQ(0xa0 + 0x100, fd.ram_zero_pages + fd.ram_pages);
+	EXPECT_EQ(0, fd.ram_outside);
+	EXPECT_TRUE(ram_zeroed(&fd, 0, 1));
+	EXPECT_TRUE(ram_page_is(&fd, 0x1000, page));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x2000, 0x9e));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x100000, 0x100));
+	feed_free(&fd);
+	sb_free(&s);
+
+	/* The builder writes the same bytes. */
+	sb_init(&s);
+	sb_ram_layout(&s, pc_ranges, 2);
+	sb_ram_zero(&s, 0, 1);
+	sb_ram_page(&s, 0x1000, page);
+	sb_ram_zero(&s, 0x2000, 0x9e);
+	sb_ram_zero(&s, 0x100000, 0x100);
+	ASSERT_EQ(sizeof(section), s.n);
+	EXPECT_EQ(0, memcmp(s.b, section, sizeof(section)));
 	sb_free(&s);
 }
 
