@@ -120,6 +120,8 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 			c->why = "stream ended without RAM for the attached VM";
 			return -EPROTO;
 		}
+		if (pcmig_vm_attached(&s->vm))
+			return pcmig_ram_complete(s, &c->why);
 		return 0;
 	case PCMIG_RX_CANCELLED:
 		c->payload[f->length] = '\0';

@@ -112,7 +112,7 @@ static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 
 	err = pcmig_vm_read_page(&s->vm, sl, page, data);
 	if (err) {
-		s->ram.why = "guest memory unreadable in the VMM";
+		s->ram.why = "guest memory unreadable: the VMM exited or unmapped it";
 		return err;
 	}
 	if (!memchr_inv(data, 0, PCMIG_RAM_PAGE_SIZE)) {
@@ -244,6 +244,14 @@ static int check_layout(struct pcmig_session *s, const u8 *payload,
 	return same ? 0 : -EINVAL;
 }
 
+static void received(struct pcmig_vm *vm, struct pcmig_vm_slot *sl, u64 page,
+		     u64 n)
+{
+	for (; n; n--, page++)
+		if (!__test_and_set_bit(page, sl->dirty))
+			vm->dirty++;
+}
+
 int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 		    const u8 *payload, const char **why)
 {
@@ -262,18 +270,35 @@ int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 		return -EINVAL;
 	}
 	if (act == PCMIG_RX_RAM_ZERO) {
-		if (pcmig_vm_zero_pages(&s->vm, sl, page,
-					pcmig_wire_ram_zero_pages(payload))) {
+		u32 n = pcmig_wire_ram_zero_pages(payload);
+
+		if (pcmig_vm_zero_pages(&s->vm, sl, page, n)) {
 			*why = "zero-page run outside the VM's memory";
 			return -EINVAL;
 		}
-		s->stats.zero_pages += pcmig_wire_ram_zero_pages(payload);
+		received(&s->vm, sl, page, n);
+		s->stats.zero_pages += n;
 		return 0;
 	}
 	if (pcmig_vm_write_page(&s->vm, sl, page, payload + 8)) {
 		*why = "guest memory unwritable in the VMM";
 		return -EFAULT;
 	}
+	received(&s->vm, sl, page, 1);
 	s->stats.pages_sent++;
 	return 0;
+}
+
+int pcmig_ram_complete(struct pcmig_session *s, const char **why)
+{
+	struct pcmig_vm *vm = &s->vm;
+
+	/* On the destination the slots' bitmaps hold the pages received. */
+	if (vm->dirty == vm->pages)
+		return 0;
+	snprintf(s->ram.msg, sizeof(s->ram.msg),
+		 "%llu of the VM's %llu pages never arrived",
+		 vm->pages - vm->dirty, vm->pages);
+	*why = s->ram.msg;
+	return -EPROTO;
 }

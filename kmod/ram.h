@@ -30,5 +30,7 @@ void pcmig_ram_free(struct pcmig_session *s);
 
 int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 		    const u8 *payload, const char **why);
+/* Destination, at the end of the stream: every page arrived? */
+int pcmig_ram_complete(struct pcmig_session *s, const char **why);
 
 #endif /* _PCMIG_RAM_H */

@@ -418,7 +418,16 @@ int pcmig_vm_write_page(struct pcmig_vm *vm, const struct pcmig_vm_slot *sl,
 int pcmig_vm_zero_pages(struct pcmig_vm *vm, const struct pcmig_vm_slot *sl,
 			u64 page, u64 n)
 {
+	u64 chunk;
+
 	if (page > sl->npages || n > sl->npages - page)
 		return -EINVAL;
-	return clear_user(page_ptr(sl, page), n << PAGE_SHIFT) ? -EFAULT : 0;
+	/* A run may span gigabytes: clear it a piece at a time. */
+	for (; n; n -= chunk, page += chunk) {
+		chunk = min_t(u64, n, 512);
+		if (clear_user(page_ptr(sl, page), chunk << PAGE_SHIFT))
+			return -EFAULT;
+		cond_resched();
+	}
+	return 0;
 }
