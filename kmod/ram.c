@@ -82,7 +82,9 @@ static int ram_start(struct pcmig_session *s)
 	}
 	r->harvested = ktime_get();
 	r->started = true;
-	return send_layout(s);
+	err = send_layout(s);
+	/* A destination whose memory differs refuses before any page. */
+	return err ?: pcmig_source_wait_layout(s);
 }
 
 struct zero_run {
@@ -262,8 +264,12 @@ int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 		*why = "RAM in the stream, but no VM is attached here";
 		return -EINVAL;
 	}
-	if (act == PCMIG_RX_RAM_LAYOUT)
-		return check_layout(s, payload, why);
+	if (act == PCMIG_RX_RAM_LAYOUT) {
+		int err = check_layout(s, payload, why);
+
+		return err ?: pcmig_send_frame(s, PCMIG_SEC_RETURN,
+					       PCMIG_RET_LAYOUT_OK, NULL, 0);
+	}
 	sl = pcmig_vm_find(&s->vm, arg, &page);
 	if (!sl) {
 		*why = "RAM page outside the VM's memory";

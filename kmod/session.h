@@ -67,6 +67,7 @@ struct pcmig_session {
 	wait_queue_head_t wq;		/* woken when @stopping is set */
 
 	struct pcmig_devstate dev;
+	struct pcmig_rx rp;		/* source: the return path's checker */
 	struct pcmig_vm vm;		/* attached VM, if any (vm.h) */
 	struct pcmig_ram_state ram;
 	bool stop_requested;		/* source: asked the VMM to stop */
@@ -108,6 +109,8 @@ int pcmig_session_start(struct pcmig_session *s, const char **why);
 int pcmig_session_cancel(struct pcmig_session *s);
 
 int pcmig_source_main(void *data);
+/* Source worker: wait until the destination accepted the RAM layout. */
+int pcmig_source_wait_layout(struct pcmig_session *s);
 int pcmig_dest_main(void *data);
 
 /* Called by the worker; take @s->lock themselves. */

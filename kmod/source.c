@@ -252,8 +252,12 @@ static void source_fail(struct pcmig_session *s, struct pcmig_rx *rx,
 			  pcmig_io_error(err), moved_note(s));
 }
 
+/*
+ * Read the return path until the destination acknowledges phase @until
+ * (0: until it completes) or, with @layout, accepts the RAM layout.
+ */
 static int wait_return_path(struct pcmig_session *s, struct pcmig_rx *rx,
-			    u32 until)
+			    u32 until, bool layout)
 {
 	u8 hdr[PCMIG_WIRE_FRAME_HDR_LEN];
 	u8 payload[PCMIG_WIRE_REASON_MAX + 1];
@@ -292,9 +296,16 @@ static int wait_return_path(struct pcmig_session *s, struct pcmig_rx *rx,
 		}
 		if (act == PCMIG_RX_COMPLETE)
 			return 0;
-		if (act == PCMIG_RX_ACK && arg == until)
+		if (act == PCMIG_RX_LAYOUT_OK && layout)
+			return 0;
+		if (act == PCMIG_RX_ACK && arg == until && !layout)
 			return 0;
 	}
+}
+
+int pcmig_source_wait_layout(struct pcmig_session *s)
+{
+	return wait_return_path(s, &s->rp, 0, true);
 }
 
 static int send_phase(struct pcmig_session *s, u32 phase)
@@ -336,14 +347,14 @@ static int request_stop(struct pcmig_session *s)
 static int source_run(struct pcmig_session *s)
 {
 	enum pcmig_decision d;
-	struct pcmig_rx rx;
+	struct pcmig_rx *rx = &s->rp;
 	int err;
 
 	pcmig_stream_setup(s);
-	pcmig_rx_init(&rx, true);
+	pcmig_rx_init(rx, true);
 	err = pcmig_send_preamble(s, PCMIG_WIRE_MAGIC);
 	if (err) {
-		source_fail(s, &rx, err, "sending stream preamble");
+		source_fail(s, rx, err, "sending stream preamble");
 		return err;
 	}
 	s->tx_broken = false;
@@ -355,10 +366,10 @@ static int source_run(struct pcmig_session *s)
 
 		err = pcmig_recv(s, pre, sizeof(pre));
 		if (err) {
-			source_fail(s, &rx, err, "waiting for the destination");
+			source_fail(s, rx, err, "waiting for the destination");
 			return err;
 		}
-		err = pcmig_rx_preamble(&rx, pre, s->caps, &why);
+		err = pcmig_rx_preamble(rx, pre, s->caps, &why);
 		if (err) {
 			pcmig_session_end(s, PCMIG_PHASE_FAILED,
 					  "bad return path: %s", why);
@@ -368,14 +379,14 @@ static int source_run(struct pcmig_session *s)
 
 	err = run_precopy(s, &d);
 	if (err) {
-		source_fail(s, &rx, err, "precopy");
+		source_fail(s, rx, err, "precopy");
 		return err;
 	}
 
 	if (pcmig_vm_attached(&s->vm)) {
 		err = request_stop(s);
 		if (err == -EINTR)
-			source_fail(s, &rx, err, "stopping");
+			source_fail(s, rx, err, "stopping");
 		if (err)
 			return err;
 	} else {
@@ -400,11 +411,11 @@ static int source_run(struct pcmig_session *s)
 	if (!err && d == PCMIG_GO_STOP_POSTCOPY) {
 		err = send_phase(s, PCMIG_PHASE_POSTCOPY);
 		if (err) {
-			source_fail(s, &rx, err, "sending the stream");
+			source_fail(s, rx, err, "sending the stream");
 			return err;
 		}
 		/* Downtime ends when the destination says it runs. */
-		err = wait_return_path(s, &rx, PCMIG_PHASE_POSTCOPY);
+		err = wait_return_path(s, rx, PCMIG_PHASE_POSTCOPY, false);
 		if (err)
 			return err;
 		s->stats.downtime_ms = ktime_ms_delta(ktime_get(),
@@ -416,11 +427,11 @@ static int source_run(struct pcmig_session *s)
 		err = pcmig_send_frame(s, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS,
 				       NULL, 0);
 	if (err) {
-		source_fail(s, &rx, err, "sending the stream");
+		source_fail(s, rx, err, "sending the stream");
 		return err;
 	}
 	pending_of(s);
-	err = wait_return_path(s, &rx, 0);
+	err = wait_return_path(s, rx, 0, false);
 	if (err)
 		return err;
 	if (d != PCMIG_GO_STOP_POSTCOPY)

@@ -245,6 +245,7 @@ static int frame_len_ok(const struct pcmig_wire_frame *f, bool return_path,
 			max = 4;
 			break;
 		case PCMIG_RET_COMPLETE:
+		case PCMIG_RET_LAYOUT_OK:
 			break;
 		case PCMIG_RET_FAIL:
 			max = PCMIG_WIRE_REASON_MAX;
@@ -388,6 +389,14 @@ static int rx_return(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 	case PCMIG_RET_COMPLETE:
 		rx->ended = true;
 		*act = PCMIG_RX_COMPLETE;
+		return 0;
+	case PCMIG_RET_LAYOUT_OK:
+		if (rx->ram_layout) {
+			*why = "return path accepts the RAM layout twice";
+			return -EPROTO;
+		}
+		rx->ram_layout = true;
+		*act = PCMIG_RX_LAYOUT_OK;
 		return 0;
 	default: /* PCMIG_RET_FAIL, checked by frame_len_ok() */
 		rx->ended = true;

@@ -108,6 +108,7 @@ enum pcmig_wire_return {
 	PCMIG_RET_ACK = 1,	/* be32 phase the destination entered */
 	PCMIG_RET_COMPLETE = 2,	/* destination has everything */
 	PCMIG_RET_FAIL = 3,	/* reason text, no NUL */
+	PCMIG_RET_LAYOUT_OK = 4,	/* no payload: the RAM layout matches */
 };
 
 struct pcmig_wire_preamble {
@@ -145,6 +146,7 @@ enum pcmig_rx_act {
 	PCMIG_RX_RAM_LAYOUT,	/* the payload's ranges (pcmig_wire_ram_range) */
 	PCMIG_RX_RAM_PAGE,	/* write the payload's page at gpa arg */
 	PCMIG_RX_RAM_ZERO,	/* zero the payload's pages from gpa arg */
+	PCMIG_RX_LAYOUT_OK,	/* return path: destination took the layout */
 };
 
 /* The bitmap last announced or started (PCMIG_RX_BM_ANNOUNCE / _START). */
@@ -171,7 +173,7 @@ struct pcmig_rx {
 	bool ended;		/* EOS / COMPLETE / FAIL / CANCEL seen */
 	bool bm_seen;		/* a BM_ANNOUNCE or BM_START was accepted */
 	bool bm_started;	/* a BM_START was accepted */
-	bool ram_layout;	/* RAM_LAYOUT accepted */
+	bool ram_layout;	/* RAM_LAYOUT accepted (return path: its OK) */
 	bool bm_open;		/* rx->bm started, not complete */
 	bool bm_ended;		/* BM_EOS seen */
 	struct pcmig_rx_bitmap bm;

@@ -284,7 +284,7 @@ static void bm_action(struct bm_model *m, const struct pcmig_rx *rx,
 static bool rp_act(enum pcmig_rx_act a)
 {
 	return a == PCMIG_RX_ACK || a == PCMIG_RX_COMPLETE ||
-	       a == PCMIG_RX_PEER_FAILED;
+	       a == PCMIG_RX_PEER_FAILED || a == PCMIG_RX_LAYOUT_OK;
 }
 
 /* Raise a -max_len below FUZZ_MAX_LEN (see the top of this file). */
@@ -461,6 +461,11 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		case PCMIG_RX_RAM_ZERO:
 			ram_action(&ram_layout, &f, payload, act, arg,
 				   last_phase);
+			break;
+		case PCMIG_RX_LAYOUT_OK:
+			/* Return path: the layout is accepted once. */
+			CHECK(!ram_layout);
+			ram_layout = true;
 			break;
 		case PCMIG_RX_CANCELLED:
 		case PCMIG_RX_COMPLETE:

@@ -1094,7 +1094,7 @@ TEST(hdr_unknown_type)
 			HDR_BAD(false, PCMIG_SEC_CONTROL, t, 0, 0);
 		if (t < PCMIG_DEV_BEGIN || t > PCMIG_DEV_END)
 			HDR_BAD(false, PCMIG_SEC_DEVICE, t, 0, 0);
-		if (t < PCMIG_RET_ACK || t > PCMIG_RET_FAIL)
+		if (t < PCMIG_RET_ACK || t > PCMIG_RET_LAYOUT_OK)
 			HDR_BAD(true, PCMIG_SEC_RETURN, t, 0, 0);
 		if (t < PCMIG_BM_START || t > PCMIG_BM_ANNOUNCE) {
 			HDR_BAD(false, PCMIG_SEC_BITMAPS, t, 0, 0);
