@@ -30,9 +30,14 @@ static void harvest(struct pcmig_session *s)
 		r->err = err;
 		return;
 	}
-	if (ms > 0)
-		WRITE_ONCE(s->stats.dirty_rate, div64_u64(newly * 1000, ms));
-	r->harvested = now;
+	/* Over at least a second: harvests often come back to back. */
+	r->rate_pages += newly;
+	if (ms >= 1000) {
+		WRITE_ONCE(s->stats.dirty_rate,
+			   div64_u64(r->rate_pages * 1000, ms));
+		r->rate_pages = 0;
+		r->harvested = now;
+	}
 	WRITE_ONCE(s->stats.dirty_pages, s->vm.dirty);
 }
 
@@ -141,7 +146,7 @@ static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 int pcmig_ram_save(struct pcmig_session *s)
 {
 	struct pcmig_vm *vm = &s->vm;
-	u64 before = s->stats.bytes_sent;
+	u64 before = s->stats.pages_sent + s->stats.zero_pages;
 	struct zero_run z = {};
 	unsigned long page;
 	u32 i, n = 0;
@@ -183,9 +188,10 @@ int pcmig_ram_save(struct pcmig_session *s)
 	if (err)
 		return err;
 	harvest(s);
-	/* Dirtied during the pass at least what the pass could send. */
+	/* Dirtied during the pass at least as many pages as it sent. */
 	WRITE_ONCE(s->stats.not_converging, s->stats.passes &&
-		   vm->dirty * PCMIG_RAM_PAGE_SIZE >= s->stats.bytes_sent - before);
+		   vm->dirty >= s->stats.pages_sent + s->stats.zero_pages -
+				before);
 	return s->ram.err;
 }
 
@@ -254,6 +260,39 @@ static void received(struct pcmig_vm *vm, struct pcmig_vm_slot *sl, u64 page,
 			vm->dirty++;
 }
 
+/*
+ * A zero run.  A page not received before that reads as zero is left
+ * alone: reading an untouched page of a fresh VM maps the shared zero
+ * page, where writing zeros would allocate memory for every page of the
+ * guest and slow the stopped phase down.
+ */
+static int zero_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
+		    u64 page, u64 n)
+{
+	u64 end = page + n;
+	int err;
+
+	if (page > sl->npages || n > sl->npages - page)
+		return -EINVAL;
+	if (!s->ram.frame) {
+		s->ram.frame = kmalloc(PCMIG_RAM_PAGE_LEN, GFP_KERNEL);
+		if (!s->ram.frame)
+			return -ENOMEM;
+	}
+	for (; page < end; page++) {
+		if (!test_bit(page, sl->dirty) &&
+		    !pcmig_vm_read_page(&s->vm, sl, page, s->ram.frame) &&
+		    !memchr_inv(s->ram.frame, 0, PCMIG_RAM_PAGE_SIZE))
+			continue;
+		err = pcmig_vm_zero_pages(&s->vm, sl, page, 1);
+		if (err)
+			return err;
+		if (!((page + 1) % 512))
+			cond_resched();
+	}
+	return 0;
+}
+
 int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 		    const u8 *payload, const char **why)
 {
@@ -277,11 +316,14 @@ int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 	}
 	if (act == PCMIG_RX_RAM_ZERO) {
 		u32 n = pcmig_wire_ram_zero_pages(payload);
+		int err = zero_run(s, sl, page, n);
 
-		if (pcmig_vm_zero_pages(&s->vm, sl, page, n)) {
+		if (err == -EINVAL)
 			*why = "zero-page run outside the VM's memory";
-			return -EINVAL;
-		}
+		else if (err)
+			*why = "guest memory unwritable in the VMM";
+		if (err)
+			return err;
 		received(&s->vm, sl, page, n);
 		s->stats.zero_pages += n;
 		return 0;

@@ -18,7 +18,8 @@ struct pcmig_session;
 struct pcmig_ram_state {
 	bool started;		/* source: logging on, layout sent */
 	u8 *frame;		/* one RAM_PAGE payload */
-	ktime_t harvested;	/* source: last harvest, for the dirty rate */
+	ktime_t harvested;	/* source: start of the dirty-rate window */
+	u64 rate_pages;		/* source: pages dirtied in that window */
 	int err;		/* source: a harvest failed ... */
 	const char *why;	/* ... and why */
 	char msg[320];		/* destination: a layout mismatch, in full */

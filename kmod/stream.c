@@ -71,15 +71,19 @@ const char *pcmig_io_error(int err)
 /*
  * Send all of @buf.  @final: a last word to the peer (cancel or failure
  * notice) that must not hold teardown up; give up at the first timeout.
+ * @more: more follows at once (a frame's payload after its header), so
+ * TCP may put both in one segment.
  */
 static int send_buf(struct pcmig_session *s, const void *buf, size_t len,
-		    bool final)
+		    bool final, bool more)
 {
 	int err = 0;
 
 	while (len && !err) {
 		struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
-		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+		struct msghdr msg = {
+			.msg_flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0),
+		};
 		int n = kernel_sendmsg(s->sock, &msg, &iov, 1, len);
 
 		if (n == -EAGAIN) {
@@ -190,9 +194,9 @@ static int send_frame(struct pcmig_session *s, u8 section, u8 type,
 			return err;
 	}
 	pcmig_wire_put_frame(hdr, section, type, len);
-	err = send_buf(s, hdr, sizeof(hdr), final);
+	err = send_buf(s, hdr, sizeof(hdr), final, len != 0);
 	if (!err && len)
-		err = send_buf(s, payload, len, final);
+		err = send_buf(s, payload, len, final, false);
 	if (!err && !final)
 		pcmig_session_progress(s, false);
 	return err;
@@ -219,5 +223,5 @@ int pcmig_send_preamble(struct pcmig_session *s, u32 magic)
 	u8 buf[PCMIG_WIRE_PREAMBLE_LEN];
 
 	pcmig_wire_put_preamble(buf, magic, s->caps);
-	return send_buf(s, buf, sizeof(buf), false);
+	return send_buf(s, buf, sizeof(buf), false, false);
 }
