@@ -15,7 +15,7 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 KO=$ROOT/build/$PCMIG_KVER/pcmig.ko
-SUITE_TIMEOUT=${PCMIG_SUITE_TIMEOUT:-600}
+SUITE_TIMEOUT=${PCMIG_SUITE_TIMEOUT:-900}
 export PATH=$ROOT/build/user:$PATH
 
 rc=0
