@@ -496,6 +496,27 @@ static int pcmig_session_get_dumpit(struct sk_buff *skb,
 	return err == -EMSGSIZE && skb->len ? skb->len : err ?: skb->len;
 }
 
+/* The session a dump names by PCMIG_A_SESSION_ID, with a reference. */
+static struct pcmig_session *dump_session(struct sk_buff *skb,
+					  struct netlink_callback *cb)
+{
+	struct nlattr **attrs = pcmig_dump_attrs(cb);
+	struct pcmig_session *s;
+
+	if (!attrs[PCMIG_A_SESSION_ID]) {
+		NL_SET_ERR_MSG(cb->extack, "session-id is required");
+		return ERR_PTR(-EINVAL);
+	}
+	s = pcmig_session_get(sock_net(skb->sk),
+			      nla_get_u32(attrs[PCMIG_A_SESSION_ID]));
+	if (!s) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "no such session in this network namespace");
+		return ERR_PTR(-ENOENT);
+	}
+	return s;
+}
+
 static int put_bitmap_entry(struct sk_buff *skb, struct pcmig_session *s,
 			    const struct pcmig_bm_entry *e,
 			    struct netlink_callback *cb)
@@ -526,23 +547,14 @@ static int put_bitmap_entry(struct sk_buff *skb, struct pcmig_session *s,
 static int pcmig_session_bitmaps_dumpit(struct sk_buff *skb,
 					struct netlink_callback *cb)
 {
-	struct nlattr **attrs = pcmig_dump_attrs(cb);
 	const struct pcmig_bm_entry *e;
 	struct pcmig_session *s;
 	unsigned long i = 0;
 	int err = 0;
 
-	if (!attrs[PCMIG_A_SESSION_ID]) {
-		NL_SET_ERR_MSG(cb->extack, "session-id is required");
-		return -EINVAL;
-	}
-	s = pcmig_session_get(sock_net(skb->sk),
-			      nla_get_u32(attrs[PCMIG_A_SESSION_ID]));
-	if (!s) {
-		NL_SET_ERR_MSG(cb->extack,
-			       "no such session in this network namespace");
-		return -ENOENT;
-	}
+	s = dump_session(skb, cb);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	mutex_lock(&s->lock);
 	list_for_each_entry(e, &s->bm.entries, list) {
 		if (i++ < cb->args[0])
@@ -639,22 +651,13 @@ static int pcmig_devstate_put_doit(struct sk_buff *skb, struct genl_info *info)
 static int pcmig_devstate_get_dumpit(struct sk_buff *skb,
 				     struct netlink_callback *cb)
 {
-	struct nlattr **attrs = pcmig_dump_attrs(cb);
 	struct pcmig_session *s;
 	u64 off = cb->args[0];
 	int err = 0;
 
-	if (!attrs[PCMIG_A_SESSION_ID]) {
-		NL_SET_ERR_MSG(cb->extack, "session-id is required");
-		return -EINVAL;
-	}
-	s = pcmig_session_get(sock_net(skb->sk),
-			      nla_get_u32(attrs[PCMIG_A_SESSION_ID]));
-	if (!s) {
-		NL_SET_ERR_MSG(cb->extack,
-			       "no such session in this network namespace");
-		return -ENOENT;
-	}
+	s = dump_session(skb, cb);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	mutex_lock(&s->lock);
 	/* The destination's copy is read only once all of it is there. */
 	if (s->role == PCMIG_ROLE_DESTINATION && !s->dev.done) {
