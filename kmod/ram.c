@@ -99,12 +99,12 @@ struct zero_run {
 
 static int flush_zeroes(struct pcmig_session *s, struct zero_run *z)
 {
-	u8 buf[PCMIG_RAM_ZERO_LEN];
+	u8 buf[PCMIG_RAM_RUN_LEN];
 	u32 len;
 
 	if (!z->pages)
 		return 0;
-	len = pcmig_wire_put_ram_zero(buf, z->gpa, z->pages);
+	len = pcmig_wire_put_ram_run(buf, z->gpa, z->pages);
 	s->stats.zero_pages += z->pages;
 	z->pages = 0;
 	return pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, buf, len);
@@ -315,7 +315,7 @@ int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 		return -EINVAL;
 	}
 	if (act == PCMIG_RX_RAM_ZERO) {
-		u32 n = pcmig_wire_ram_zero_pages(payload);
+		u32 n = pcmig_wire_ram_run_pages(payload);
 		int err = zero_run(s, sl, page, n);
 
 		if (err == -EINVAL)

@@ -158,14 +158,14 @@ void pcmig_wire_put_ram_page_gpa(u8 *buf, u64 gpa)
 	put_unaligned_be64(gpa, buf);
 }
 
-u32 pcmig_wire_put_ram_zero(u8 *buf, u64 gpa, u32 pages)
+u32 pcmig_wire_put_ram_run(u8 *buf, u64 gpa, u32 pages)
 {
 	put_unaligned_be64(gpa, buf);
 	put_unaligned_be32(pages, buf + 8);
-	return PCMIG_RAM_ZERO_LEN;
+	return PCMIG_RAM_RUN_LEN;
 }
 
-u32 pcmig_wire_ram_zero_pages(const u8 *payload)
+u32 pcmig_wire_ram_run_pages(const u8 *payload)
 {
 	return get_unaligned_be32(payload + 8);
 }
@@ -247,6 +247,10 @@ static int frame_len_ok(const struct pcmig_wire_frame *f, bool return_path,
 		case PCMIG_RET_COMPLETE:
 		case PCMIG_RET_LAYOUT_OK:
 			break;
+		case PCMIG_RET_PAGE_REQ:
+			min = PCMIG_RAM_RUN_LEN;
+			max = PCMIG_RAM_RUN_LEN;
+			break;
 		case PCMIG_RET_FAIL:
 			max = PCMIG_WIRE_REASON_MAX;
 			break;
@@ -296,8 +300,9 @@ static int frame_len_ok(const struct pcmig_wire_frame *f, bool return_path,
 			max = PCMIG_RAM_PAGE_LEN;
 			break;
 		case PCMIG_RAM_ZERO:
-			min = PCMIG_RAM_ZERO_LEN;
-			max = PCMIG_RAM_ZERO_LEN;
+		case PCMIG_RAM_DISCARD:
+			min = PCMIG_RAM_RUN_LEN;
+			max = PCMIG_RAM_RUN_LEN;
 			break;
 		default:
 			*why = "unknown RAM frame type";
@@ -359,6 +364,34 @@ int pcmig_rx_frame_hdr(const struct pcmig_rx *rx, const u8 *buf,
 	return frame_len_ok(f, rx->return_path, why);
 }
 
+/*
+ * Rule S5: a page request, only with postcopy-ram and once the RAM layout
+ * was accepted.  Whether the pages exist is for the source to judge.
+ */
+static int rx_page_req(struct pcmig_rx *rx, const u8 *payload,
+		       enum pcmig_rx_act *act, u64 *arg, const char **why)
+{
+	u64 gpa = get_unaligned_be64(payload);
+	u32 pages = pcmig_wire_ram_run_pages(payload);
+
+	if (!(rx->caps & (1U << PCMIG_CAP_POSTCOPY_RAM))) {
+		*why = "page request without postcopy-ram";
+		return -EPROTO;
+	}
+	if (!rx->ram_layout) {
+		*why = "page request before the RAM layout was accepted";
+		return -EPROTO;
+	}
+	if (gpa % PCMIG_RAM_PAGE_SIZE || !pages || pages > PCMIG_RAM_REQ_MAX ||
+	    gpa + (u64)pages * PCMIG_RAM_PAGE_SIZE < gpa) {
+		*why = "bad page request";
+		return -EPROTO;
+	}
+	*act = PCMIG_RX_PAGE_REQ;
+	*arg = gpa;
+	return 0;
+}
+
 static int rx_return(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 		     const u8 *payload, enum pcmig_rx_act *act, u64 *arg,
 		     const char **why)
@@ -398,6 +431,8 @@ static int rx_return(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 		rx->ram_layout = true;
 		*act = PCMIG_RX_LAYOUT_OK;
 		return 0;
+	case PCMIG_RET_PAGE_REQ:
+		return rx_page_req(rx, payload, act, arg, why);
 	default: /* PCMIG_RET_FAIL, checked by frame_len_ok() */
 		rx->ended = true;
 		*act = PCMIG_RX_PEER_FAILED;
@@ -768,9 +803,19 @@ static int rx_ram(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 	u32 pages;
 	int ret;
 
-	/* S1: RAM is compatible state; its postcopy is not implemented. */
-	if (rx->phase == PCMIG_PHASE_POSTCOPY) {
-		*why = "RAM after the destination started";
+	/* S6: RAM follows the destination's start only with postcopy-ram. */
+	if (rx->phase == PCMIG_PHASE_POSTCOPY &&
+	    (f->type == PCMIG_RAM_LAYOUT || f->type == PCMIG_RAM_DISCARD ||
+	     !(rx->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))) {
+		*why = f->type == PCMIG_RAM_DISCARD ?
+		       "RAM discard after the destination started" :
+		       "RAM after the destination started";
+		return -EPROTO;
+	}
+	if (f->type == PCMIG_RAM_DISCARD &&
+	    (rx->phase != PCMIG_PHASE_STOPPED ||
+	     !(rx->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))) {
+		*why = "RAM discard outside the stopped phase or without postcopy-ram";
 		return -EPROTO;
 	}
 	if (f->type == PCMIG_RAM_LAYOUT) {
@@ -788,13 +833,15 @@ static int rx_ram(struct pcmig_rx *rx, const struct pcmig_wire_frame *f,
 		*why = "RAM page address not page-aligned";
 		return -EPROTO;
 	}
-	if (f->type == PCMIG_RAM_ZERO) {
-		pages = pcmig_wire_ram_zero_pages(payload);
+	if (f->type != PCMIG_RAM_PAGE) {
+		pages = pcmig_wire_ram_run_pages(payload);
 		if (!pages || gpa + (u64)pages * PCMIG_RAM_PAGE_SIZE < gpa) {
-			*why = "bad zero-page run";
+			*why = f->type == PCMIG_RAM_ZERO ? "bad zero-page run" :
+			       "bad discard run";
 			return -EPROTO;
 		}
-		*act = PCMIG_RX_RAM_ZERO;
+		*act = f->type == PCMIG_RAM_ZERO ? PCMIG_RX_RAM_ZERO :
+		       PCMIG_RX_RAM_DISCARD;
 	} else {
 		*act = PCMIG_RX_RAM_PAGE;
 	}

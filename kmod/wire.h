@@ -82,13 +82,18 @@ enum pcmig_wire_bitmaps {
 
 /*
  * Guest RAM (compatible state, rule S1), in precopy passes and in the
- * stopped phase.  LAYOUT comes once, before any page: the destination
- * refuses a VM whose memory does not match before a page is written.
+ * stopped phase, and with postcopy-ram after the destination started.
+ * LAYOUT comes once, before any page: the destination refuses a VM whose
+ * memory does not match before a page is written.  DISCARD (stopped
+ * phase, postcopy-ram only) names pages the destination holds stale
+ * copies of: they will come again, in postcopy, and until they do the
+ * destination treats them as missing.
  */
 enum pcmig_wire_ram {
 	PCMIG_RAM_LAYOUT = 1,	/* be32 n, n x (be64 gpa, be64 size) */
 	PCMIG_RAM_PAGE = 2,	/* be64 gpa, PCMIG_RAM_PAGE_SIZE bytes */
 	PCMIG_RAM_ZERO = 3,	/* be64 gpa, be32 pages: all zero */
+	PCMIG_RAM_DISCARD = 4,	/* be64 gpa, be32 pages: stale here */
 };
 
 #define PCMIG_RAM_PAGE_SIZE	4096U
@@ -96,7 +101,10 @@ enum pcmig_wire_ram {
 #define PCMIG_RAM_RANGE_LEN	16
 #define PCMIG_RAM_LAYOUT_MAX	(4 + PCMIG_RAM_RANGES_MAX * PCMIG_RAM_RANGE_LEN)
 #define PCMIG_RAM_PAGE_LEN	(8 + PCMIG_RAM_PAGE_SIZE)
-#define PCMIG_RAM_ZERO_LEN	12
+/* ZERO, DISCARD and the return path's PAGE_REQ: be64 gpa, be32 pages. */
+#define PCMIG_RAM_RUN_LEN	12
+/* Most pages one PAGE_REQ asks for. */
+#define PCMIG_RAM_REQ_MAX	64U
 
 /* One range of guest-physical memory (a KVM memslot). */
 struct pcmig_ram_range {
@@ -109,6 +117,7 @@ enum pcmig_wire_return {
 	PCMIG_RET_COMPLETE = 2,	/* destination has everything */
 	PCMIG_RET_FAIL = 3,	/* reason text, no NUL */
 	PCMIG_RET_LAYOUT_OK = 4,	/* no payload: the RAM layout matches */
+	PCMIG_RET_PAGE_REQ = 5,	/* be64 gpa, be32 pages: send these first */
 };
 
 struct pcmig_wire_preamble {
@@ -147,6 +156,8 @@ enum pcmig_rx_act {
 	PCMIG_RX_RAM_PAGE,	/* write the payload's page at gpa arg */
 	PCMIG_RX_RAM_ZERO,	/* zero the payload's pages from gpa arg */
 	PCMIG_RX_LAYOUT_OK,	/* return path: destination took the layout */
+	PCMIG_RX_RAM_DISCARD,	/* the payload's pages from gpa arg are stale */
+	PCMIG_RX_PAGE_REQ,	/* return path: pages wanted from gpa arg */
 };
 
 /* The bitmap last announced or started (PCMIG_RX_BM_ANNOUNCE / _START). */
@@ -197,13 +208,14 @@ u64 pcmig_wire_bm_get_word(const u8 *data, u32 nbits, u32 idx);
 u32 pcmig_wire_put_ram_layout(u8 *buf, const struct pcmig_ram_range *r,
 			      u32 n);
 void pcmig_wire_put_ram_page_gpa(u8 *buf, u64 gpa);
-u32 pcmig_wire_put_ram_zero(u8 *buf, u64 gpa, u32 pages);
+/* A page run (ZERO, DISCARD, PAGE_REQ). */
+u32 pcmig_wire_put_ram_run(u8 *buf, u64 gpa, u32 pages);
 /* Of an accepted LAYOUT payload: the range count, and range @i. */
 u32 pcmig_wire_ram_ranges(const u8 *payload);
 void pcmig_wire_ram_range(const u8 *payload, u32 i,
 			  struct pcmig_ram_range *r);
-/* Of an accepted ZERO payload: the page count. */
-u32 pcmig_wire_ram_zero_pages(const u8 *payload);
+/* Of an accepted ZERO, DISCARD or PAGE_REQ payload: the page count. */
+u32 pcmig_wire_ram_run_pages(const u8 *payload);
 
 void pcmig_rx_init(struct pcmig_rx *rx, bool return_path);
 int pcmig_rx_preamble(struct pcmig_rx *rx, const u8 *buf, u32 want_caps,

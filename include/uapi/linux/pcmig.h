@@ -168,11 +168,37 @@ enum pcmig_stat {
 	PCMIG_STAT_DIRTY_PAGES,		/* u64: RAM pages still to send */
 	PCMIG_STAT_DIRTY_RATE,		/* u64: pages dirtied per second */
 	PCMIG_STAT_NOT_CONVERGING,	/* u32: 1 while dirtying outruns the link */
+	/* RAM postcopy (postcopy-ram, rule S5). */
+	PCMIG_STAT_PC_REQUESTS,		/* u64: page requests sent / received */
+	PCMIG_STAT_PC_PAGES_REQUESTED,	/* u64: pages moved on request */
+	PCMIG_STAT_PC_PAGES_BACKGROUND,	/* u64: pages moved by the background */
+	PCMIG_STAT_PC_DUP_REQUESTS,	/* u64: requests for pages already sent */
+	PCMIG_STAT_PC_FAULTS,		/* u64: destination: missing-page faults */
+	PCMIG_STAT_PC_LATENCY_P50_US,	/* u64: destination: request -> page */
+	PCMIG_STAT_PC_LATENCY_P99_US,	/* u64 */
+	PCMIG_STAT_PC_LATENCY_MAX_US,	/* u64 */
+	PCMIG_STAT_PC_THREAD,		/* nest, repeated: PCMIG_PCT_* */
 
 	__PCMIG_STAT_MAX
 };
 
 #define PCMIG_STAT_MAX (__PCMIG_STAT_MAX - 1)
+
+/*
+ * Destination, RAM postcopy: one thread of the VMM (a vCPU, or the VMM
+ * itself) that waited for missing pages (PCMIG_STAT_PC_THREAD).
+ */
+enum pcmig_pc_thread {
+	PCMIG_PCT_UNSPEC,
+	PCMIG_PCT_PAD,
+	PCMIG_PCT_TID,			/* u32: thread id in the VMM */
+	PCMIG_PCT_FAULTS,		/* u64: faults on missing pages */
+	PCMIG_PCT_BLOCKED_US,		/* u64: time blocked on them */
+
+	__PCMIG_PCT_MAX
+};
+
+#define PCMIG_PCT_MAX (__PCMIG_PCT_MAX - 1)
 
 enum pcmig_cmd {
 	PCMIG_CMD_UNSPEC,
