@@ -72,7 +72,12 @@ int bridge_attach(struct bridge *b, struct pcnl *req, uint32_t id)
 	b->vm_fd = -1;
 	if (ret)
 		return pcnl_fail(req, "VM_ATTACH", ret);
-	if (!op_session_get(req, id, &s) && SESSION_HAS(&s, PCMIG_A_RAM_SIZE))
+	b->session_id = id;
+	if (op_session_get(req, id, &s))
+		s.has = 0;
+	if (SESSION_HAS(&s, PCMIG_A_CAPS))
+		b->caps = s.caps;
+	if (SESSION_HAS(&s, PCMIG_A_RAM_SIZE))
 		info("VM attached to session %u: %s of guest RAM", id,
 		     fmt_bytes(s.ram_size, sz));
 	else
@@ -189,8 +194,55 @@ static bool quit(struct bridge *b, const char *what_remains)
 	return false;
 }
 
-static void source_end(struct bridge *b, const struct pcmig_session *s)
+void bridge_watch(struct bridge *b, const struct pcmig_session *s,
+		  const struct follow_news *news)
 {
+	if (news->how == FOLLOW_TIMER)
+		return;
+	if (SESSION_HAS(s, PCMIG_A_CAPS))
+		b->caps = s->caps;
+	if (!SESSION_HAS(s, PCMIG_A_PHASE))
+		return;
+	if (s->phase == PCMIG_PHASE_POSTCOPY)
+		b->postcopy_seen = true;
+	/* Phases only move forward: a jump over postcopy may hide it. */
+	if (news->how == FOLLOW_GET && b->stopped && phase_is_end(s->phase) &&
+	    b->phase < PCMIG_PHASE_POSTCOPY)
+		b->end_unsure = true;
+	b->phase = s->phase;
+}
+
+/*
+ * Source, not completed: whether the destination may have run the guest
+ * (RAM postcopy), so that this copy must not run again.  NULL if not,
+ * else what pcmigd knows.
+ */
+static const char *ran_on_destination(struct bridge *b, struct pcnl *req,
+				      const struct pcmig_session *s)
+{
+	struct pcmig_session now;
+
+	/* Postcopy comes after the stop, which needs pcmigd's ack. */
+	if (!b->stopped || !(b->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))
+		return NULL;
+	if (b->postcopy_seen)
+		return "the guest ran on the destination";
+	if (b->end_unsure)
+		return "events were lost, the session may have entered postcopy: the guest may have run on the destination";
+	if (s)
+		return NULL;
+	/* Not followed to the end: where is the session now? */
+	if (req && !op_session_get(req, b->session_id, &now) &&
+	    SESSION_HAS(&now, PCMIG_A_PHASE) &&
+	    now.phase < PCMIG_PHASE_POSTCOPY)
+		return NULL;
+	return "pcmigd stopped following the session and cannot tell whether it entered postcopy: the guest may have run on the destination";
+}
+
+static void source_end(struct bridge *b, struct pcnl *req,
+		       const struct pcmig_session *s)
+{
+	const char *why;
 	char err[512];
 	int ret;
 
@@ -203,6 +255,14 @@ static void source_end(struct bridge *b, const struct pcmig_session *s)
 	if (!b->stop_sent) {
 		b->outcome = "running";
 		info("VM left running on this host");
+		return;
+	}
+	why = ran_on_destination(b, req, s);
+	if (why) {
+		/* Neither resume (two guests) nor quit (its last state). */
+		b->outcome = "kept-stopped";
+		error("VM left stopped on this host: %s: its stopped state is kept on this host for recovery; do not resume it here",
+		      why);
 		return;
 	}
 	ret = vmm_command(&b->vmm, "resume", VMM_SHORT_TIMEOUT_MS, err,
@@ -307,9 +367,8 @@ int bridge_resume_request(void *arg, struct pcnl *req, uint32_t id)
 void bridge_end(struct bridge *b, struct pcnl *req,
 		const struct pcmig_session *s)
 {
-	(void)req;
 	if (b->role == PCMIG_ROLE_SOURCE) {
-		source_end(b, s);
+		source_end(b, req, s);
 		return;
 	}
 	/* Resumed at the module's request, and the session completed. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "follow.h"
 #include "json.h"
 #include "nl.h"
 #include "session.h"
@@ -30,10 +31,22 @@ struct bridge {
 	bool stop_sent;		/* source: pcmigd sent "stop" */
 	bool stopped;		/* source: the VMM replied "ok stopped" */
 	uint64_t devstate_bytes;	/* put (source) or loaded (destination) */
+	/* What bridge_attach and bridge_watch learned of the session. */
+	uint32_t session_id;
+	uint32_t caps;		/* the session's capabilities */
+	uint32_t phase;		/* the last phase learned */
+	bool postcopy_seen;	/* the session was seen in postcopy */
+	/*
+	 * A SESSION_GET found the session ended while the last phase known
+	 * was before postcopy, with the VM stopped: postcopy may have come
+	 * and gone unseen (events lost).
+	 */
+	bool end_unsure;
 	/*
 	 * What pcmigd did with the VMM at the end: "quit", "quit-failed",
-	 * "resumed", "stopped" (resume failed), "running" (never stopped);
-	 * NULL before the end.
+	 * "resumed", "stopped" (resume failed), "running" (never stopped),
+	 * "kept-stopped" (source: the guest ran on the destination in RAM
+	 * postcopy, then the migration failed); NULL before the end.
 	 */
 	const char *outcome;
 	int exit_code;		/* EXIT_OK, or the code of the failed step */
@@ -67,9 +80,24 @@ int bridge_stop_request(void *arg, struct pcnl *req, uint32_t id);
 int bridge_resume_request(void *arg, struct pcnl *req, uint32_t id);
 
 /*
- * Once the session ended (s final, or NULL when following it failed):
- * source: "quit" after completed, else "resume" if pcmigd stopped the VM;
- * destination: nothing if it completed with the VM resumed, else "quit".
+ * follow_hooks.watch part: keeps track of the phases the session went
+ * through, for bridge_end().
+ */
+void bridge_watch(struct bridge *b, const struct pcmig_session *s,
+		  const struct follow_news *news);
+
+/*
+ * Once the session ended (s final, or NULL when following it failed; req
+ * then tells the session's phase):
+ * source: "quit" after completed.  Else, if pcmigd stopped the VM, with
+ * postcopy-ram, and the session entered postcopy (or may have: see
+ * end_unsure; or it was not followed to the end and is not known to be
+ * before postcopy): nothing, the guest ran on the destination and its
+ * stopped state stays here for recovery ("kept-stopped", exit status 1
+ * as for any failure).  Otherwise "resume" if pcmigd stopped the VM.
+ * destination: nothing if it completed with the VM resumed, else "quit"
+ * (also when it resumed at the switch to postcopy: its state is
+ * incomplete).
  */
 void bridge_end(struct bridge *b, struct pcnl *req,
 		const struct pcmig_session *s);

@@ -17,6 +17,7 @@
 static const char help[] =
 	"Usage: pcmigd migrate --to ADDR:PORT [--caps LIST] [--max-bandwidth N]\n"
 	"                      [--downtime-limit MS] [--max-postcopy-bandwidth N]\n"
+	"                      [--postcopy-after POLICY]\n"
 	"                      [--device-state FILE | --vmm SOCKET]\n"
 	"                      [--bitmap-map SRC:DST]... [--timeout SEC] [--json] [-v]\n"
 	"\n"
@@ -32,7 +33,8 @@ static const char help[] =
 	"migration is cancelled.  The first SIGINT or SIGTERM cancels the\n"
 	"session and waits for it to end; a second one exits at once.  While it\n"
 	"runs, 'pcmigd start-postcopy' switches it to postcopy (if a postcopy\n"
-	"capability is enabled) and 'pcmigd status' shows its statistics.\n"
+	"capability is enabled; --postcopy-after lets pcmigd do it) and\n"
+	"'pcmigd status' shows its statistics.\n"
 	"Needs CAP_NET_ADMIN.\n"
 	"\n"
 	"Options:\n"
@@ -49,6 +51,21 @@ static const char help[] =
 	"  --max-postcopy-bandwidth N\n"
 	"                      bandwidth limit of postcopy background pages,\n"
 	"                      bytes/s as above\n"
+	"  --postcopy-after POLICY\n"
+	"                      when pcmigd itself issues start-postcopy, once:\n"
+	"                      never (default: only 'pcmigd start-postcopy'\n"
+	"                      from another shell switches), passes:N (after N\n"
+	"                      complete precopy passes; passes:0 at once),\n"
+	"                      seconds:T (T seconds after the start; decimals\n"
+	"                      allowed, at most 3, e.g. 2.5) or auto (as soon\n"
+	"                      as the module reports the guest not converging).\n"
+	"                      Only in the setup or precopy phase, and not if\n"
+	"                      start-postcopy was issued already; pcmigd says\n"
+	"                      why, e.g. \"switching to postcopy: 3 passes\n"
+	"                      done\", \"...: not converging\", \"...: 5 s\n"
+	"                      elapsed\".  If the module refuses, a warning,\n"
+	"                      and the migration goes on.  Needs --caps\n"
+	"                      postcopy-ram\n"
 	"  --device-state FILE the VMM's device-state blob, sent before the\n"
 	"                      destination CPUs start (at most 16 MiB)\n"
 	"  --vmm SOCKET        migrate the running VM of the VMM whose control\n"
@@ -62,10 +79,13 @@ static const char help[] =
 	"                      (VM_STOPPED).  At the end: completed -> 'quit'\n"
 	"                      (the guest runs on the destination); failed or\n"
 	"                      cancelled -> 'resume' if pcmigd had stopped the\n"
-	"                      VM.  If a step fails, the error names it with\n"
-	"                      the VMM's reply, the session is cancelled and\n"
-	"                      the VM resumed (exit 6).  Not with\n"
-	"                      --device-state\n"
+	"                      VM, except after the session entered RAM\n"
+	"                      postcopy: the guest ran on the destination, so\n"
+	"                      the VM is left stopped for recovery (neither\n"
+	"                      resumed nor told to quit; exit 1).  If a step\n"
+	"                      fails, the error names it with the VMM's reply,\n"
+	"                      the session is cancelled and the VM resumed\n"
+	"                      (exit 6).  Not with --device-state\n"
 	"  --bitmap-map SRC:DST\n"
 	"                      migrate the dirty bitmaps of block node SRC (a\n"
 	"                      pcmig dm target) under the node name DST, like\n"
@@ -79,9 +99,12 @@ static const char help[] =
 	"                      (default: 10)\n"
 	"  --json              print the final session as one JSON object (keys\n"
 	"                      as 'status --json', plus \"bitmaps\": what became\n"
-	"                      of each bitmap, \"peer\": the destination's\n"
-	"                      hello, and with --vmm \"vmm\": what pcmigd did\n"
-	"                      with the VMM); other messages go to stderr\n"
+	"                      of each bitmap, \"peer\": the destination's hello,\n"
+	"                      \"postcopy_after\": the policy and whether it\n"
+	"                      fired, and with --vmm \"vmm\": what pcmigd did with\n"
+	"                      the VMM); with postcopy-ram the session object\n"
+	"                      has \"postcopy\", its postcopy statistics (see\n"
+	"                      'status --help'); other messages go to stderr\n"
 	"  -v, --verbose       show both sides' negotiated parameters\n"
 	"  -h, --help          show this help\n"
 	"\n"
@@ -95,6 +118,8 @@ static const char help[] =
 	"migration, e.g. \"bitmap vda/inc1: done\" or \"bitmap vdb/b: skipped:\n"
 	"node is not in the bitmap mapping\" (states: pending, done, error,\n"
 	"dropped, skipped).  A bitmap that failed does not change the exit status.\n"
+	"With postcopy-ram, then \"postcopy: 120 requests (3 duplicate), 340\n"
+	"pages on request, 16000 in the background\".\n"
 	"\n"
 	EXIT_STATUS_HELP
 	"\n"
@@ -104,12 +129,15 @@ static const char help[] =
 	"                 --downtime-limit 100\n"
 	"  pcmigd migrate --to [::1]:4444 --caps postcopy-ram,postcopy-bitmaps \\\n"
 	"                 --device-state vm.devstate --downtime-limit 100 --json\n"
+	"  pcmigd migrate --to 192.0.2.2:4444 --vmm /run/vm0.sock \\\n"
+	"                 --caps postcopy-ram --postcopy-after passes:2\n"
 	"  pcmigd migrate --to 192.0.2.2:4444 --caps postcopy-bitmaps \\\n"
 	"                 --bitmap-map vm0-vda:vm1-vda --bitmap-map vm0-vdb:vm1-vdb\n";
 
 enum {
 	OPT_TO = 256, OPT_CAPS, OPT_MAX_BW, OPT_DOWNTIME, OPT_MAX_PC_BW,
 	OPT_DEVSTATE, OPT_TIMEOUT, OPT_JSON, OPT_BITMAP_MAP, OPT_VMM,
+	OPT_PC_AFTER,
 };
 
 /* The whole blob in memory: it is at most PCMIG_DEVSTATE_MAX. */
@@ -142,6 +170,7 @@ int cmd_migrate(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "bitmap-map", required_argument, NULL, OPT_BITMAP_MAP },
 		{ "vmm", required_argument, NULL, OPT_VMM },
+		{ "postcopy-after", required_argument, NULL, OPT_PC_AFTER },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -212,6 +241,12 @@ int cmd_migrate(int argc, char **argv)
 				return usage_error("migrate", "--vmm: %s", err);
 			vmm_path = optarg;
 			break;
+		case OPT_PC_AFTER:
+			if (parse_postcopy_after(optarg, &m.pcs.policy, err,
+						 sizeof(err)))
+				return usage_error("migrate",
+						   "--postcopy-after: %s", err);
+			break;
 		case OPT_JSON:
 			m.json = true;
 			break;
@@ -233,6 +268,12 @@ int cmd_migrate(int argc, char **argv)
 	if (vmm_path && devstate_path)
 		return usage_error("migrate",
 				   "--vmm and --device-state are mutually exclusive: with --vmm the device state comes from the VMM when the VM stops");
+	if (m.pcs.policy.when != PC_AFTER_NEVER &&
+	    !(p.caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))
+		return usage_error("migrate",
+				   "--postcopy-after %s needs --caps postcopy-ram (the switch moves the rest of the guest's RAM in postcopy)",
+				   postcopy_policy_str(&m.pcs.policy, err,
+						       sizeof(err)));
 	if (net_split(to, host, sizeof(host), port, sizeof(port), err,
 		      sizeof(err)))
 		return usage_error("migrate", "--to: %s", err);

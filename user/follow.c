@@ -38,6 +38,9 @@ struct follow_ctx {
 	uint32_t id;
 	struct pcmig_session *s;
 	struct progress *p;
+	struct pcnl *req;
+	const struct follow_hooks *hooks;
+	struct follow_news news;
 	int64_t last_news;	/* when we last heard of the session */
 	bool lost;		/* the kernel dropped events (ENOBUFS) */
 	bool destroyed;
@@ -46,6 +49,20 @@ struct follow_ctx {
 	bool resume_event;	/* PCMIG_EVENT_RESUME_REQUEST came */
 	bool resume_done;	/* the resume request was handled */
 };
+
+/* Hands the session's new state to the watch hook, if any. */
+static void watch(struct follow_ctx *c, enum follow_how how)
+{
+	const struct follow_hooks *h = c->hooks;
+
+	if (!h || !h->watch)
+		return;
+	c->news.how = how;
+	c->news.now_ms = now_ms();
+	if (how == FOLLOW_TIMER)
+		c->news.wake_ms = INT64_MAX;
+	h->watch(h->watch_arg, c->req, c->s, &c->news);
+}
 
 static int on_event(struct nl_msg *msg, void *arg)
 {
@@ -66,6 +83,7 @@ static int on_event(struct nl_msg *msg, void *arg)
 		c->resume_event = true;
 	*c->s = ev;
 	progress_update(c->p, c->s, now_ms());
+	watch(c, FOLLOW_EVENT);
 	return 0;
 }
 
@@ -87,9 +105,21 @@ static int resync(struct pcnl *req, struct follow_ctx *c)
 {
 	int ret = refresh(req, c);
 
-	if (!ret)
+	if (!ret) {
 		progress_update(c->p, c->s, c->last_news);
+		watch(c, FOLLOW_GET);
+	}
 	return ret;
+}
+
+/* How long poll() may wait: until the resync, or the hook's wake_ms. */
+static int poll_ms(const struct follow_ctx *c)
+{
+	int64_t left = c->news.wake_ms - now_ms();
+
+	if (left >= FOLLOW_RESYNC_MS)
+		return FOLLOW_RESYNC_MS;
+	return left > 0 ? (int)left : 0;
 }
 
 /* CANCEL; the session may have ended on its own meanwhile: fine. */
@@ -168,8 +198,11 @@ int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
 		   struct progress *p, struct pcmig_session *s,
 		   const struct follow_hooks *hooks)
 {
-	struct follow_ctx c = { .id = id, .s = s, .p = p };
-	bool interrupted = false, cancelled = false;
+	struct follow_ctx c = {
+		.id = id, .s = s, .p = p, .req = req, .hooks = hooks,
+		.news.wake_ms = INT64_MAX,
+	};
+	bool interrupted = false;
 	sigset_t old;
 	int sfd, ret = EXIT_OK;
 
@@ -181,13 +214,13 @@ int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
 	/* Events sent before we looked are not replayed: start from now. */
 	ret = resync(req, &c);
 	if (!ret)
-		ret = on_requests(req, &c, hooks, &cancelled);
+		ret = on_requests(req, &c, hooks, &c.news.cancelled);
 	while (!ret && !phase_is_end(s->phase)) {
 		struct pollfd pfd[2] = {
 			{ .fd = pcnl_fd(ev), .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 		};
-		int n = poll(pfd, 2, FOLLOW_RESYNC_MS);
+		int n = poll(pfd, 2, poll_ms(&c));
 
 		if (n < 0 && errno != EINTR) {
 			error("poll: %s", strerror(errno));
@@ -196,7 +229,7 @@ int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
 		}
 		if (n > 0 && (pfd[1].revents & POLLIN))
 			ret = on_signal(req, &c, sfd, &interrupted,
-					&cancelled);
+					&c.news.cancelled);
 		if (!ret && n > 0 && (pfd[0].revents & POLLIN)) {
 			int r = pcnl_recv_events(ev, on_event, &c);
 
@@ -209,8 +242,10 @@ int follow_session(struct pcnl *req, struct pcnl *ev, uint32_t id,
 		if (!ret && !c.destroyed &&
 		    (c.lost || now_ms() - c.last_news >= FOLLOW_RESYNC_MS))
 			ret = resync(req, &c);
+		if (!ret && !c.destroyed && now_ms() >= c.news.wake_ms)
+			watch(&c, FOLLOW_TIMER);
 		if (!ret && !c.destroyed)
-			ret = on_requests(req, &c, hooks, &cancelled);
+			ret = on_requests(req, &c, hooks, &c.news.cancelled);
 		if (!ret && c.destroyed) {
 			progress_end(p);
 			error("session %u was destroyed before it ended", id);

@@ -7,6 +7,8 @@
 #define PCMIGD_FOLLOW_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "nl.h"
 #include "progress.h"
@@ -17,6 +19,24 @@
  * delivery is best effort, a lost phase event must not hang pcmigd.
  */
 #define FOLLOW_RESYNC_MS 2000
+
+/* How follow_hooks.watch learned of the state it is given. */
+enum follow_how {
+	FOLLOW_EVENT,		/* an event of the session */
+	FOLLOW_GET,		/* SESSION_GET: events may have been missed */
+	FOLLOW_TIMER,		/* wake_ms passed: the last state again */
+};
+
+struct follow_news {
+	enum follow_how how;
+	bool cancelled;		/* pcmigd sent CANCEL (signal or failed hook) */
+	int64_t now_ms;		/* monotonic (now_ms()) */
+	/*
+	 * In/out: when to call the hook again without news (INT64_MAX:
+	 * never).  Reset to INT64_MAX before a FOLLOW_TIMER call.
+	 */
+	int64_t wake_ms;
+};
 
 /* What the follower does besides showing progress; all optional. */
 struct follow_hooks {
@@ -34,6 +54,14 @@ struct follow_hooks {
 	 */
 	int (*resume_request)(void *arg, struct pcnl *req, uint32_t id);
 	void *arg;
+	/*
+	 * Every state of the session as it is learned (in order, the end
+	 * included), and at news->wake_ms: to act on statistics or keep
+	 * track of the phases.  It cannot fail the following.
+	 */
+	void (*watch)(void *arg, struct pcnl *req,
+		      const struct pcmig_session *s, struct follow_news *news);
+	void *watch_arg;
 };
 
 /*

@@ -12,6 +12,7 @@
 #include "mig.h"
 #include "names.h"
 #include "negotiate.h"
+#include "net.h"
 #include "output.h"
 #include "pcmigd.h"
 #include "units.h"
@@ -90,11 +91,22 @@ int mig_negotiate(struct mig *m, int fd)
 	return EXIT_OK;
 }
 
+/* follow_hooks.watch: the bridge's record of phases, the postcopy policy. */
+static void watch(void *arg, struct pcnl *req, const struct pcmig_session *s,
+		  struct follow_news *news)
+{
+	struct mig *m = arg;
+
+	if (m->vmm)
+		bridge_watch(m->vmm, s, news);
+	pc_switch_watch(&m->pcs, &m->progress, req, s, news);
+}
+
 int mig_run(struct mig *m, const struct session_params *p, int fd,
 	    const void *devstate, size_t devstate_len,
 	    struct pcmig_session *s)
 {
-	struct follow_hooks hooks = { 0 };
+	struct follow_hooks hooks = { .watch = watch, .watch_arg = m };
 	uint32_t id;
 	int ret;
 
@@ -134,12 +146,12 @@ int mig_run(struct mig *m, const struct session_params *p, int fd,
 	ret = op_session_cmd(&m->req, PCMIG_CMD_START, id);
 	if (ret)
 		return pcnl_fail(&m->req, "START", ret);
-	if (m->vmm)
-		hooks = (struct follow_hooks){
-			.stop_request = bridge_stop_request,
-			.resume_request = bridge_resume_request,
-			.arg = m->vmm,
-		};
+	m->pcs.start_ms = now_ms();
+	if (m->vmm) {
+		hooks.stop_request = bridge_stop_request;
+		hooks.resume_request = bridge_resume_request;
+		hooks.arg = m->vmm;
+	}
 	ret = follow_session(&m->req, &m->ev, id, &m->progress, s, &hooks);
 	if (m->vmm) {
 		bridge_end(m->vmm, &m->req, ret ? NULL : s);
@@ -186,9 +198,26 @@ static bool get_bitmaps(struct mig *m, uint32_t id,
 	return false;
 }
 
+/* With postcopy-ram: "postcopy: ..." and a line per thread that waited. */
+static void postcopy_lines(const struct pcmig_session *s)
+{
+	char line[PROGRESS_LINE_MAX];
+
+	progress_postcopy(s, line, sizeof(line));
+	info("%s", line);
+	for (uint32_t i = 0; i < s->pc_threads; i++) {
+		progress_pc_thread(&s->pc_thread[i], line, sizeof(line));
+		info("%s", line);
+	}
+	if (s->pc_threads_total > s->pc_threads)
+		info("postcopy threads: %u more, not shown",
+		     (unsigned int)(s->pc_threads_total - s->pc_threads));
+}
+
 int mig_report(struct mig *m, const struct pcmig_session *s)
 {
 	int ret = s->phase == PCMIG_PHASE_COMPLETED ? EXIT_OK : EXIT_MIGRATION;
+	bool source = m->local.role == PCMIG_ROLE_SOURCE;
 	char line[SESSION_BITMAP_LINE_MAX];
 	struct pcmig_session_bitmap *bm;
 	size_t nbm;
@@ -206,6 +235,8 @@ int mig_report(struct mig *m, const struct pcmig_session *s)
 		if (have_bm)
 			session_bitmaps_json(&j, "bitmaps", bm, nbm);
 		peer_json(&j, &m->peer);
+		if (source)
+			pc_switch_json(&m->pcs, &j);
 		if (m->vmm)
 			bridge_json(m->vmm, &j);
 		json_obj_end(&j);
@@ -215,6 +246,8 @@ int mig_report(struct mig *m, const struct pcmig_session *s)
 			session_bitmap_line(&bm[i], line, sizeof(line));
 			info("%s", line);
 		}
+		if (m->local.caps & (1U << PCMIG_CAP_POSTCOPY_RAM))
+			postcopy_lines(s);
 	}
 	free(bm);
 	progress_summary(s, line, sizeof(line));

@@ -14,6 +14,7 @@
 #include "hello.h"
 #include "nl.h"
 #include "ops.h"
+#include "postcopy.h"
 #include "progress.h"
 #include "session.h"
 
@@ -30,6 +31,7 @@ struct mig {
 	int timeout_ms;			/* negotiation bound */
 	struct progress progress;
 	struct bridge *vmm;		/* --vmm, NULL without */
+	struct pc_switch pcs;		/* migrate --postcopy-after */
 };
 
 /*
@@ -54,7 +56,10 @@ int mig_run(struct mig *m, const struct session_params *p, int fd,
 	    struct pcmig_session *s);
 
 /*
- * Summary line or JSON document; EXIT_OK only if the session completed,
+ * Summary line or JSON document, with postcopy-ram the postcopy
+ * statistics ("postcopy: ..." and a line per VMM thread that waited, or
+ * "postcopy" in the JSON) and on the source the --postcopy-after outcome
+ * ("postcopy_after" in the JSON).  EXIT_OK only if the session completed,
  * else EXIT_MIGRATION, or the exit code of a failed step of m->vmm.
  */
 int mig_report(struct mig *m, const struct pcmig_session *s);

@@ -10,6 +10,7 @@
 
 #include "names.h"
 #include "opts.h"
+#include "units.h"
 
 /*
  * strtoull() accepts leading blanks, a sign ("-1" wraps to 2^64-1) and
@@ -186,4 +187,111 @@ int parse_bitmap_map(const char *s, struct bitmap_map *m, char *err,
 	memcpy(m->v[m->n].dst, colon + 1, dlen + 1);
 	m->n++;
 	return 0;
+}
+
+/* "T" of seconds:T: decimal seconds, at most 3 decimals, to ms. */
+static int parse_seconds(const char *s, uint64_t *ms)
+{
+	const char *p = s;
+	uint64_t v, frac = 0;
+	int ret, digits = 0;
+
+	ret = parse_digits(&p, &v);
+	if (ret)
+		return ret;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++, digits++) {
+			if (digits == 3)
+				return -EINVAL;
+			frac = frac * 10 + (uint64_t)(*p - '0');
+		}
+		for (; digits < 3; digits++)
+			frac *= 10;
+	}
+	if (*p)
+		return -EINVAL;
+	if (v > PC_AFTER_SECONDS_MAX || (v == PC_AFTER_SECONDS_MAX && frac))
+		return -ERANGE;
+	*ms = v * 1000 + frac;
+	return 0;
+}
+
+int parse_postcopy_after(const char *s, struct postcopy_policy *p, char *err,
+			 size_t errlen)
+{
+	struct postcopy_policy v = { .when = PC_AFTER_NEVER };
+	const char *arg;
+	int ret;
+
+	if (!strcmp(s, "never")) {
+		*p = v;
+		return 0;
+	}
+	if (!strcmp(s, "auto")) {
+		v.when = PC_AFTER_AUTO;
+		*p = v;
+		return 0;
+	}
+	if (!strncmp(s, "passes:", 7)) {
+		arg = s + 7;
+		v.when = PC_AFTER_PASSES;
+		ret = parse_u32(arg, 0, UINT32_MAX, &v.passes, err, errlen);
+		if (ret) {
+			snprintf(err, errlen,
+				 "'%.80s': N of passes:N is %s (%s)", s,
+				 ret == -ERANGE ? "too large" :
+				 "not a whole number of passes",
+				 PC_AFTER_FORMS);
+			return ret;
+		}
+		*p = v;
+		return 0;
+	}
+	if (!strncmp(s, "seconds:", 8)) {
+		arg = s + 8;
+		v.when = PC_AFTER_SECONDS;
+		ret = parse_seconds(arg, &v.ms);
+		if (ret == -ERANGE) {
+			snprintf(err, errlen,
+				 "'%.80s': T of seconds:T is out of range (0 to %d)",
+				 s, PC_AFTER_SECONDS_MAX);
+			return ret;
+		}
+		if (ret) {
+			snprintf(err, errlen,
+				 "'%.80s': T of seconds:T is not a number of seconds (e.g. 30 or 2.5, at most 3 decimals; %s)",
+				 s, PC_AFTER_FORMS);
+			return ret;
+		}
+		*p = v;
+		return 0;
+	}
+	snprintf(err, errlen, "'%.80s' is not a policy (%s)", s,
+		 PC_AFTER_FORMS);
+	return -EINVAL;
+}
+
+const char *postcopy_policy_str(const struct postcopy_policy *p, char *buf,
+				size_t len)
+{
+	char secs[UNITS_LEN];
+
+	switch (p->when) {
+	case PC_AFTER_PASSES:
+		snprintf(buf, len, "passes:%u", (unsigned int)p->passes);
+		break;
+	case PC_AFTER_SECONDS:
+		snprintf(buf, len, "seconds:%s", fmt_secs(p->ms, secs));
+		break;
+	case PC_AFTER_AUTO:
+		snprintf(buf, len, "auto");
+		break;
+	default:
+		snprintf(buf, len, "never");
+		break;
+	}
+	return buf;
 }

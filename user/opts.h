@@ -6,6 +6,7 @@
 #ifndef PCMIGD_OPTS_H
 #define PCMIGD_OPTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,5 +47,36 @@ struct bitmap_map {
  */
 int parse_bitmap_map(const char *s, struct bitmap_map *m, char *err,
 		     size_t errlen);
+
+/*
+ * When `migrate` itself issues start-postcopy (--postcopy-after POLICY):
+ * "never", "passes:N" (N complete precopy passes, 0 = at once),
+ * "seconds:T" (T seconds after START, at most 3 decimals) or "auto" (the
+ * module reports not converging).
+ */
+enum postcopy_after {
+	PC_AFTER_NEVER,
+	PC_AFTER_PASSES,
+	PC_AFTER_SECONDS,
+	PC_AFTER_AUTO,
+};
+
+/* Longest seconds:T, and the forms, as errors and --help give them. */
+#define PC_AFTER_SECONDS_MAX 1000000
+#define PC_AFTER_FORMS "never, passes:N, seconds:T or auto"
+
+struct postcopy_policy {
+	enum postcopy_after when;
+	uint32_t passes;	/* PC_AFTER_PASSES */
+	uint64_t ms;		/* PC_AFTER_SECONDS */
+};
+
+/* 0, or -EINVAL/-ERANGE with err naming the accepted forms; p unchanged. */
+int parse_postcopy_after(const char *s, struct postcopy_policy *p, char *err,
+			 size_t errlen);
+
+/* The policy as parse_postcopy_after() reads it: "seconds:1.5", ... */
+const char *postcopy_policy_str(const struct postcopy_policy *p, char *buf,
+				size_t len);
 
 #endif

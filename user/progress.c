@@ -207,3 +207,52 @@ void progress_summary(const struct pcmig_session *s, char *buf, size_t len)
 	if (s->reason[0])
 		add(buf, len, &used, " (reason: %s)", s->reason);
 }
+
+void progress_postcopy(const struct pcmig_session *s, char *buf, size_t len)
+{
+	char lat[SESSION_PC_LATENCY_LEN];
+	const char *sep = " ";
+	size_t used = 0;
+
+	buf[0] = '\0';
+	add(buf, len, &used, "postcopy:");
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_PC_REQUESTS)) {
+		add(buf, len, &used, "%s%llu request%s", sep,
+		    stat(s, PCMIG_STAT_PC_REQUESTS),
+		    stat(s, PCMIG_STAT_PC_REQUESTS) == 1 ? "" : "s");
+		if (SESSION_HAS_STAT(s, PCMIG_STAT_PC_DUP_REQUESTS))
+			add(buf, len, &used, " (%llu duplicate)",
+			    stat(s, PCMIG_STAT_PC_DUP_REQUESTS));
+		sep = ", ";
+	}
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_PC_PAGES_REQUESTED)) {
+		add(buf, len, &used, "%s%llu pages on request", sep,
+		    stat(s, PCMIG_STAT_PC_PAGES_REQUESTED));
+		sep = ", ";
+	}
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_PC_PAGES_BACKGROUND)) {
+		add(buf, len, &used, "%s%llu in the background", sep,
+		    stat(s, PCMIG_STAT_PC_PAGES_BACKGROUND));
+		sep = ", ";
+	}
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_PC_FAULTS)) {
+		add(buf, len, &used, "%s%llu fault%s", sep,
+		    stat(s, PCMIG_STAT_PC_FAULTS),
+		    stat(s, PCMIG_STAT_PC_FAULTS) == 1 ? "" : "s");
+		sep = ", ";
+	}
+	if (session_pc_latency(s, lat, sizeof(lat)))
+		add(buf, len, &used, "%slatency %s", sep, lat);
+	else if (!strcmp(sep, " "))
+		add(buf, len, &used, " no statistics");
+}
+
+void progress_pc_thread(const struct session_pc_thread *t, char *buf,
+			size_t len)
+{
+	char b[UNITS_LEN];
+
+	snprintf(buf, len, "postcopy thread %u: %llu fault%s, blocked %s",
+		 (unsigned int)t->tid, (unsigned long long)t->faults,
+		 t->faults == 1 ? "" : "s", fmt_us(t->blocked_us, b));
+}

@@ -52,4 +52,16 @@ void progress_end(struct progress *p);
  */
 void progress_summary(const struct pcmig_session *s, char *buf, size_t len);
 
+/*
+ * RAM postcopy, for a line after the summary: "postcopy: 120 requests (3
+ * duplicate), 340 pages on request, 16000 in the background" (source),
+ * "postcopy: 120 requests, 12 faults, latency p50 850 us, p99 2.1 ms, max
+ * 3.0 ms" (destination), of the statistics the module sent.
+ */
+void progress_postcopy(const struct pcmig_session *s, char *buf, size_t len);
+
+/* "postcopy thread 4242: 12 faults, blocked 10.2 ms" */
+void progress_pc_thread(const struct session_pc_thread *t, char *buf,
+			size_t len);
+
 #endif

@@ -54,9 +54,24 @@ static const struct nla_policy stat_policy[PCMIG_STAT_MAX + 1] = {
 	[PCMIG_STAT_DIRTY_PAGES] = { .type = NLA_U64 },
 	[PCMIG_STAT_DIRTY_RATE] = { .type = NLA_U64 },
 	[PCMIG_STAT_NOT_CONVERGING] = { .type = NLA_U32 },
+	[PCMIG_STAT_PC_REQUESTS] = { .type = NLA_U64 },
+	[PCMIG_STAT_PC_PAGES_REQUESTED] = { .type = NLA_U64 },
+	[PCMIG_STAT_PC_PAGES_BACKGROUND] = { .type = NLA_U64 },
+	[PCMIG_STAT_PC_DUP_REQUESTS] = { .type = NLA_U64 },
+	[PCMIG_STAT_PC_FAULTS] = { .type = NLA_U64 },
+	[PCMIG_STAT_PC_LATENCY_P50_US] = { .type = NLA_U64 },
+	[PCMIG_STAT_PC_LATENCY_P99_US] = { .type = NLA_U64 },
+	[PCMIG_STAT_PC_LATENCY_MAX_US] = { .type = NLA_U64 },
+	[PCMIG_STAT_PC_THREAD] = { .type = NLA_NESTED },
 };
 
-/* The counters among the stats; the others are u64. */
+static const struct nla_policy pct_policy[PCMIG_PCT_MAX + 1] = {
+	[PCMIG_PCT_TID] = { .type = NLA_U32 },
+	[PCMIG_PCT_FAULTS] = { .type = NLA_U64 },
+	[PCMIG_PCT_BLOCKED_US] = { .type = NLA_U64 },
+};
+
+/* The counters among the stats; the others are u64 (or nests). */
 static bool stat_is_u32(int stat)
 {
 	return stat == PCMIG_STAT_PASSES || stat == PCMIG_STAT_BITMAPS_DONE ||
@@ -66,6 +81,36 @@ static bool stat_is_u32(int stat)
 
 /* 64-bit presence masks must cover every attribute. */
 _Static_assert(PCMIG_A_MAX < 64 && PCMIG_STAT_MAX < 64, "presence masks");
+
+/*
+ * PCMIG_STAT_PC_THREAD is repeated, which nla_parse_nested() reduces to the
+ * last one: walk the nest for all of them.  A field left out reads 0.
+ */
+static int parse_pc_threads(struct nlattr *nest, struct pcmig_session *s)
+{
+	struct nlattr *a, *tb[PCMIG_PCT_MAX + 1];
+	int rem;
+
+	nla_for_each_nested(a, nest, rem) {
+		struct session_pc_thread *t;
+
+		if (nla_type(a) != PCMIG_STAT_PC_THREAD)
+			continue;
+		if (nla_parse_nested(tb, PCMIG_PCT_MAX, a, pct_policy) < 0)
+			return -EBADMSG;
+		s->pc_threads_total++;
+		if (s->pc_threads == SESSION_PC_THREADS_MAX)
+			continue;
+		t = &s->pc_thread[s->pc_threads++];
+		if (tb[PCMIG_PCT_TID])
+			t->tid = nla_get_u32(tb[PCMIG_PCT_TID]);
+		if (tb[PCMIG_PCT_FAULTS])
+			t->faults = nla_get_u64(tb[PCMIG_PCT_FAULTS]);
+		if (tb[PCMIG_PCT_BLOCKED_US])
+			t->blocked_us = nla_get_u64(tb[PCMIG_PCT_BLOCKED_US]);
+	}
+	return 0;
+}
 
 static int parse_stats(struct nlattr *nest, struct pcmig_session *s)
 {
@@ -77,9 +122,13 @@ static int parse_stats(struct nlattr *nest, struct pcmig_session *s)
 		if (!tb[i])
 			continue;
 		s->stats_has |= 1ULL << i;
+		if (i == PCMIG_STAT_PC_THREAD)
+			continue;
 		s->stats[i] = stat_is_u32(i) ? nla_get_u32(tb[i]) :
 					       nla_get_u64(tb[i]);
 	}
+	if (tb[PCMIG_STAT_PC_THREAD])
+		return parse_pc_threads(nest, s);
 	return 0;
 }
 
@@ -148,6 +197,13 @@ bool session_not_converging(const struct pcmig_session *s)
 	       s->stats[PCMIG_STAT_NOT_CONVERGING];
 }
 
+bool session_has_postcopy_ram(const struct pcmig_session *s)
+{
+	return SESSION_HAS(s, PCMIG_A_CAPS) &&
+	       (s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)) &&
+	       SESSION_HAS(s, PCMIG_A_STATS);
+}
+
 /* Name of an enum value, or its number for values newer than pcmigd. */
 static const char *name_or_num(const char *name, uint32_t v, char buf[16])
 {
@@ -197,6 +253,70 @@ static void print_stat_ms(FILE *f, const struct pcmig_session *s, int stat,
 
 	if (SESSION_HAS_STAT(s, stat))
 		fprintf(f, "  %-23s %s\n", label, fmt_ms(s->stats[stat], b));
+}
+
+const char *session_pc_latency(const struct pcmig_session *s, char *buf,
+			       size_t len)
+{
+	static const struct {
+		int stat;
+		const char *name;
+	} q[] = {
+		{ PCMIG_STAT_PC_LATENCY_P50_US, "p50" },
+		{ PCMIG_STAT_PC_LATENCY_P99_US, "p99" },
+		{ PCMIG_STAT_PC_LATENCY_MAX_US, "max" },
+	};
+	const char *sep = "";
+	char b[UNITS_LEN];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		int n;
+
+		if (!SESSION_HAS_STAT(s, q[i].stat) || used >= len)
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s %s", sep, q[i].name,
+			     fmt_us(s->stats[q[i].stat], b));
+		if (n > 0)
+			used += (size_t)n;
+		sep = ", ";
+	}
+	return buf[0] ? buf : NULL;
+}
+
+/*
+ * RAM postcopy: what the module sent of pc-requests, pc-pages-requested,
+ * pc-pages-background, pc-dup-requests, pc-faults, "pc-latency: p50 850
+ * us, p99 2.1 ms, max 3.0 ms", then "pc-thread TID: 12 faults, blocked
+ * 10.2 ms" per thread.
+ */
+static void print_postcopy(FILE *f, const struct pcmig_session *s)
+{
+	char b[UNITS_LEN], label[32], lat[SESSION_PC_LATENCY_LEN];
+
+	print_stat_count(f, s, PCMIG_STAT_PC_REQUESTS, "pc-requests:");
+	print_stat_count(f, s, PCMIG_STAT_PC_PAGES_REQUESTED,
+			 "pc-pages-requested:");
+	print_stat_count(f, s, PCMIG_STAT_PC_PAGES_BACKGROUND,
+			 "pc-pages-background:");
+	print_stat_count(f, s, PCMIG_STAT_PC_DUP_REQUESTS,
+			 "pc-dup-requests:");
+	print_stat_count(f, s, PCMIG_STAT_PC_FAULTS, "pc-faults:");
+	if (session_pc_latency(s, lat, sizeof(lat)))
+		fprintf(f, "  %-23s %s\n", "pc-latency:", lat);
+	for (uint32_t i = 0; i < s->pc_threads; i++) {
+		const struct session_pc_thread *t = &s->pc_thread[i];
+
+		snprintf(label, sizeof(label), "pc-thread %" PRIu32 ":",
+			 t->tid);
+		fprintf(f, "  %-23s %" PRIu64 " fault%s, blocked %s\n", label,
+			t->faults, t->faults == 1 ? "" : "s",
+			fmt_us(t->blocked_us, b));
+	}
+	if (s->pc_threads_total > s->pc_threads)
+		fprintf(f, "  %-23s %" PRIu32 " more, not shown\n",
+			"pc-threads:", s->pc_threads_total - s->pc_threads);
 }
 
 void session_print(FILE *f, const struct pcmig_session *s)
@@ -263,6 +383,8 @@ void session_print(FILE *f, const struct pcmig_session *s)
 			session_not_converging(s) ?
 			"yes (the guest dirties memory faster than a pass sends it)" :
 			"no");
+	if (session_has_postcopy_ram(s))
+		print_postcopy(f, s);
 }
 
 static const char *const stat_keys[PCMIG_STAT_MAX + 1] = {
@@ -281,9 +403,49 @@ static const char *const stat_keys[PCMIG_STAT_MAX + 1] = {
 	[PCMIG_STAT_DIRTY_PAGES] = "dirty_pages",
 	[PCMIG_STAT_DIRTY_RATE] = "dirty_rate",
 	[PCMIG_STAT_NOT_CONVERGING] = "not_converging",
+	/* PCMIG_STAT_PC_*: in "postcopy" (postcopy_json), not in "stats". */
 };
-/* A stat added to the uapi must get a JSON key here. */
-_Static_assert(PCMIG_STAT_MAX == PCMIG_STAT_NOT_CONVERGING, "stat keys");
+/* A stat added to the uapi must get a JSON key here or in postcopy_json. */
+_Static_assert(PCMIG_STAT_MAX == PCMIG_STAT_PC_THREAD, "stat keys");
+
+static void json_stat(struct json *j, const struct pcmig_session *s,
+		      int stat, const char *key)
+{
+	if (SESSION_HAS_STAT(s, stat))
+		json_u64(j, key, s->stats[stat]);
+}
+
+static void postcopy_json(struct json *j, const struct pcmig_session *s)
+{
+	json_obj_begin(j, "postcopy");
+	json_stat(j, s, PCMIG_STAT_PC_REQUESTS, "requests");
+	json_stat(j, s, PCMIG_STAT_PC_PAGES_REQUESTED, "pages_requested");
+	json_stat(j, s, PCMIG_STAT_PC_PAGES_BACKGROUND, "pages_background");
+	json_stat(j, s, PCMIG_STAT_PC_DUP_REQUESTS, "dup_requests");
+	json_stat(j, s, PCMIG_STAT_PC_FAULTS, "faults");
+	if (SESSION_HAS_STAT(s, PCMIG_STAT_PC_LATENCY_P50_US) ||
+	    SESSION_HAS_STAT(s, PCMIG_STAT_PC_LATENCY_P99_US) ||
+	    SESSION_HAS_STAT(s, PCMIG_STAT_PC_LATENCY_MAX_US)) {
+		json_obj_begin(j, "latency_us");
+		json_stat(j, s, PCMIG_STAT_PC_LATENCY_P50_US, "p50");
+		json_stat(j, s, PCMIG_STAT_PC_LATENCY_P99_US, "p99");
+		json_stat(j, s, PCMIG_STAT_PC_LATENCY_MAX_US, "max");
+		json_obj_end(j);
+	}
+	json_arr_begin(j, "threads");
+	for (uint32_t i = 0; i < s->pc_threads; i++) {
+		json_obj_begin(j, NULL);
+		json_u64(j, "tid", s->pc_thread[i].tid);
+		json_u64(j, "faults", s->pc_thread[i].faults);
+		json_u64(j, "blocked_us", s->pc_thread[i].blocked_us);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	if (s->pc_threads_total > s->pc_threads)
+		json_u64(j, "threads_omitted",
+			 s->pc_threads_total - s->pc_threads);
+	json_obj_end(j);
+}
 
 void session_json_members(struct json *j, const struct pcmig_session *s)
 {
@@ -321,6 +483,8 @@ void session_json_members(struct json *j, const struct pcmig_session *s)
 				json_u64(j, stat_keys[i], s->stats[i]);
 		json_obj_end(j);
 	}
+	if (session_has_postcopy_ram(s))
+		postcopy_json(j, s);
 }
 
 void session_json(struct json *j, const char *key,

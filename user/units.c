@@ -51,3 +51,27 @@ const char *fmt_ms(uint64_t ms, char buf[UNITS_LEN])
 			 s / 3600, s / 60 % 60);
 	return buf;
 }
+
+const char *fmt_us(uint64_t us, char buf[UNITS_LEN])
+{
+	if (us < 1000)
+		snprintf(buf, UNITS_LEN, "%" PRIu64 " us", us);
+	else if (us < 1000000)
+		snprintf(buf, UNITS_LEN, "%.1f ms", (double)us / 1000);
+	else
+		fmt_ms(us / 1000, buf);
+	return buf;
+}
+
+const char *fmt_secs(uint64_t ms, char buf[UNITS_LEN])
+{
+	int n = snprintf(buf, UNITS_LEN, "%" PRIu64 ".%03u", ms / 1000,
+			 (unsigned int)(ms % 1000));
+
+	/* Trailing zeros go, and the point with them. */
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return buf;
+}

@@ -14,5 +14,9 @@ const char *fmt_bytes(uint64_t v, char buf[UNITS_LEN]);
 const char *fmt_rate(uint64_t v, int zero_unlimited, char buf[UNITS_LEN]);
 /* "120 ms", "12.3 s", "5m 03s", "2h 01m" */
 const char *fmt_ms(uint64_t ms, char buf[UNITS_LEN]);
+/* ms as decimal seconds without a unit: "5", "2.5", "0.125" */
+const char *fmt_secs(uint64_t ms, char buf[UNITS_LEN]);
+/* "850 us", "2.1 ms", then as fmt_ms from 1 s on */
+const char *fmt_us(uint64_t us, char buf[UNITS_LEN]);
 
 #endif

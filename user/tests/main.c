@@ -28,6 +28,7 @@ int main(int argc, char **argv)
 	test_negotiate();
 	test_bitmap();
 	test_vmm();
+	test_postcopy();
 	test_cli();
 	return tap_finish();
 }

@@ -26,5 +26,6 @@ void test_nl(void);
 void test_cli(void);
 void test_bitmap(void);
 void test_vmm(void);
+void test_postcopy(void);
 
 #endif

@@ -140,6 +140,16 @@ void test_cli(void)
 	       strstr(r.out, "load-devstate FILE") &&
 	       strstr(r.out, "6  VMM error"),
 	       "incoming --help explains --vmm and exit status 6");
+	RUN(&r, "migrate", "--help");
+	tap_ok(strstr(r.out, "--postcopy-after POLICY") &&
+	       strstr(r.out, "passes:N") && strstr(r.out, "seconds:T") &&
+	       strstr(r.out, "auto (as soon") &&
+	       strstr(r.out, "\"postcopy_after\""),
+	       "migrate --help explains --postcopy-after");
+	RUN(&r, "status", "--help");
+	tap_ok(strstr(r.out, "\"postcopy\": {\"requests\"") &&
+	       strstr(r.out, "pc-latency"),
+	       "status --help explains the postcopy statistics");
 	RUN(&r, "status", "--bitmaps", "--help");
 	tap_ok(r.status == 0 && strstr(r.out, "--bitmaps"),
 	       "status --help explains --bitmaps");
@@ -204,6 +214,44 @@ void test_cli(void)
 	long_name[120] = '\0';
 	USAGE("incoming --vmm too long", "--vmm: socket path of 120 bytes, longer than 107",
 	      "incoming", "--listen", ":0", "--vmm", long_name);
+	USAGE("migrate --postcopy-after unknown",
+	      "--postcopy-after: 'sometimes' is not a policy (never, passes:N, seconds:T or auto)",
+	      "migrate", "--to", "127.0.0.1:1", "--caps", "postcopy-ram",
+	      "--postcopy-after", "sometimes");
+	USAGE("migrate --postcopy-after passes:-1",
+	      "--postcopy-after: 'passes:-1': N of passes:N is not a whole number of passes (never, passes:N, seconds:T or auto)",
+	      "migrate", "--to", "127.0.0.1:1", "--caps", "postcopy-ram",
+	      "--postcopy-after", "passes:-1");
+	USAGE("migrate --postcopy-after passes: (empty)",
+	      "--postcopy-after: 'passes:': N of passes:N is not a whole number",
+	      "migrate", "--to", "127.0.0.1:1", "--caps", "postcopy-ram",
+	      "--postcopy-after", "passes:");
+	USAGE("migrate --postcopy-after seconds:1.2345",
+	      "--postcopy-after: 'seconds:1.2345': T of seconds:T is not a number of seconds (e.g. 30 or 2.5, at most 3 decimals",
+	      "migrate", "--to", "127.0.0.1:1", "--caps", "postcopy-ram",
+	      "--postcopy-after", "seconds:1.2345");
+	USAGE("migrate --postcopy-after seconds:5s", "is not a number of seconds",
+	      "migrate", "--to", "127.0.0.1:1", "--caps", "postcopy-ram",
+	      "--postcopy-after", "seconds:5s");
+	USAGE("migrate --postcopy-after seconds:2000000",
+	      "T of seconds:T is out of range (0 to 1000000)", "migrate",
+	      "--to", "127.0.0.1:1", "--caps", "postcopy-ram",
+	      "--postcopy-after", "seconds:2000000");
+	USAGE("migrate --postcopy-after without value", "'--postcopy-after'",
+	      "migrate", "--to", "127.0.0.1:1", "--postcopy-after");
+	USAGE("migrate --postcopy-after without postcopy-ram",
+	      "--postcopy-after passes:3 needs --caps postcopy-ram", "migrate",
+	      "--to", "127.0.0.1:1", "--postcopy-after", "passes:3");
+	USAGE("migrate --postcopy-after auto with postcopy-bitmaps only",
+	      "--postcopy-after auto needs --caps postcopy-ram", "migrate",
+	      "--to", "127.0.0.1:1", "--caps", "postcopy-bitmaps",
+	      "--postcopy-after", "auto");
+	USAGE("migrate --postcopy-after seconds:2.50 without caps",
+	      "--postcopy-after seconds:2.5 needs --caps postcopy-ram",
+	      "migrate", "--postcopy-after", "seconds:2.50", "--to",
+	      "127.0.0.1:1");
+	USAGE("incoming has no --postcopy-after", "'--postcopy-after'",
+	      "incoming", "--listen", ":0", "--postcopy-after", "auto");
 	USAGE("status with a bad SESSION", "SESSION: 'x' is not a number",
 	      "status", "x");
 	USAGE("cancel with two SESSIONs", "unexpected argument '2'", "cancel",
@@ -288,6 +336,10 @@ void test_cli(void)
 	RUN(&r, "migrate", "--to", "127.0.0.1:9");
 	tap_ok(r.status == EXIT_ENV || r.status == EXIT_NET,
 	       "migrate checks the module before the network (exit %d)",
+	       r.status);
+	RUN(&r, "migrate", "--to", "127.0.0.1:9", "--postcopy-after", "never");
+	tap_ok(r.status == EXIT_ENV || r.status == EXIT_NET,
+	       "migrate --postcopy-after never needs no capability (exit %d)",
 	       r.status);
 	RUN(&r, "migrate", "--to", "127.0.0.1:9", "--vmm", "/nonexistent/vm.sock");
 	tap_ok(r.status == EXIT_ENV ||

@@ -466,6 +466,119 @@ static void test_bridge_end(void)
 	       "destination not followed to the end: quit (closed = gone)");
 }
 
+/* The session s goes through phases as bridge_watch learns them. */
+static void learn(struct bridge *b, struct pcmig_session *s, uint32_t phase,
+		  enum follow_how how)
+{
+	struct follow_news news = { .how = how, .wake_ms = INT64_MAX };
+
+	s->phase = phase;
+	bridge_watch(b, s, &news);
+}
+
+/*
+ * Source ends with caps after the phases in order (how[i] for phase[i]);
+ * returns the commands the VMM got.
+ */
+static void source_postcopy_end(struct bridge *b, uint32_t caps,
+				const uint32_t *phase,
+				const enum follow_how *how, int n, bool final,
+				char *log, size_t len)
+{
+	struct pcmig_session s = {
+		.id = 3, .role = PCMIG_ROLE_SOURCE, .caps = caps,
+		.has = 1ULL << PCMIG_A_CAPS | 1ULL << PCMIG_A_PHASE,
+	};
+	struct fake f;
+
+	bridge_on(b, &f, PCMIG_ROLE_SOURCE, SCRIPT("ok running"));
+	b->stop_seen = b->stop_sent = b->stopped = true;
+	for (int i = 0; i < n; i++)
+		learn(b, &s, phase[i], how[i]);
+	quiet(true);
+	bridge_end(b, NULL, final ? &s : NULL);
+	quiet(false);
+	bridge_close(b);
+	fake_stop(&f, log, len);
+}
+
+static void test_bridge_postcopy(void)
+{
+	static const uint32_t through_pc[] = {
+		PCMIG_PHASE_PRECOPY, PCMIG_PHASE_STOPPED,
+		PCMIG_PHASE_POSTCOPY, PCMIG_PHASE_FAILED,
+	};
+	static const uint32_t no_pc[] = {
+		PCMIG_PHASE_PRECOPY, PCMIG_PHASE_STOPPED, PCMIG_PHASE_FAILED,
+	};
+	static const enum follow_how events[] = {
+		FOLLOW_GET, FOLLOW_EVENT, FOLLOW_EVENT, FOLLOW_EVENT,
+	};
+	static const enum follow_how end_by_get[] = {
+		FOLLOW_GET, FOLLOW_EVENT, FOLLOW_GET,
+	};
+	const uint32_t ram = 1U << PCMIG_CAP_POSTCOPY_RAM;
+	const uint32_t bitmaps = 1U << PCMIG_CAP_POSTCOPY_BITMAPS;
+	struct pcmig_session s = {
+		.id = 3, .role = PCMIG_ROLE_DESTINATION, .caps = ram,
+		.has = 1ULL << PCMIG_A_CAPS | 1ULL << PCMIG_A_PHASE,
+	};
+	char log[256], *out;
+	struct bridge b;
+	struct fake f;
+	struct json j;
+	size_t len;
+	FILE *mf;
+
+	source_postcopy_end(&b, ram, through_pc, events, 4, true, log,
+			    sizeof(log));
+	if (!tap_ok(!log[0] && b.postcopy_seen &&
+		    !strcmp(b.outcome, "kept-stopped") && !b.exit_code,
+		    "source failed in RAM postcopy: neither resume nor quit"))
+		tap_diag("log '%s' outcome %s", log, b.outcome);
+	mf = open_memstream(&out, &len);
+	json_init(&j, mf);
+	bridge_json(&b, &j);
+	json_done(&j);
+	fclose(mf);
+	tap_ok(strstr(out, "\"outcome\":\"kept-stopped\"") != NULL,
+	       "bridge JSON: outcome kept-stopped");
+	free(out);
+
+	source_postcopy_end(&b, ram, no_pc, events, 3, true, log,
+			    sizeof(log));
+	tap_ok(!strcmp(log, "resume\n") && !strcmp(b.outcome, "resumed"),
+	       "source with postcopy-ram failed in the stopped phase: resume");
+
+	source_postcopy_end(&b, ram, no_pc, end_by_get, 3, true, log,
+			    sizeof(log));
+	tap_ok(!log[0] && b.end_unsure && !strcmp(b.outcome, "kept-stopped"),
+	       "source: end found by GET after the stop (postcopy may have passed unseen): kept stopped");
+
+	source_postcopy_end(&b, bitmaps, through_pc, events, 4, true, log,
+			    sizeof(log));
+	tap_ok(!strcmp(log, "resume\n") && !strcmp(b.outcome, "resumed"),
+	       "source without postcopy-ram failed in postcopy: resume, as before");
+
+	source_postcopy_end(&b, ram, through_pc, events, 2, false, log,
+			    sizeof(log));
+	tap_ok(!log[0] && !strcmp(b.outcome, "kept-stopped"),
+	       "source not followed to the end after the stop, phase unknown: kept stopped");
+
+	/* Destination: resumed at the switch to postcopy, then failed. */
+	bridge_on(&b, &f, PCMIG_ROLE_DESTINATION, SCRIPT("ok quitting"));
+	b.outcome = "resumed";
+	learn(&b, &s, PCMIG_PHASE_POSTCOPY, FOLLOW_EVENT);
+	learn(&b, &s, PCMIG_PHASE_FAILED, FOLLOW_EVENT);
+	quiet(true);
+	bridge_end(&b, NULL, &s);
+	quiet(false);
+	bridge_close(&b);
+	fake_stop(&f, log, sizeof(log));
+	tap_ok(!strcmp(log, "quit\n") && !strcmp(b.outcome, "quit"),
+	       "destination resumed in postcopy, then failed: quit");
+}
+
 static void test_files(void)
 {
 	struct vmm v = { .fd = -1 };
@@ -649,6 +762,7 @@ void test_vmm(void)
 	test_commands();
 	test_take_fd();
 	test_bridge_end();
+	test_bridge_postcopy();
 	test_files();
 	test_render();
 }
