@@ -322,13 +322,38 @@ static inline void sb_ram_page(struct sb *s, u64 gpa, const void *data)
 	free(p);
 }
 
+/* A page run (RAM_ZERO, RAM_DISCARD, RET_PAGE_REQ): @pages from @gpa. */
+static inline void sb_ram_run(struct sb *s, u8 sec, u8 type, u64 gpa,
+			      u32 pages)
+{
+	u8 p[PCMIG_RAM_RUN_LEN];
+	u32 len = pcmig_wire_put_ram_run(p, gpa, pages);
+
+	sb_frame(s, sec, type, p, len);
+}
+
 /* RAM_ZERO: @pages zero pages from @gpa. */
 static inline void sb_ram_zero(struct sb *s, u64 gpa, u32 pages)
 {
-	u8 p[PCMIG_RAM_ZERO_LEN];
-	u32 len = pcmig_wire_put_ram_zero(p, gpa, pages);
+	sb_ram_run(s, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, gpa, pages);
+}
 
-	sb_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, p, len);
+/* RAM_DISCARD: @pages pages from @gpa are stale on the destination. */
+static inline void sb_ram_discard(struct sb *s, u64 gpa, u32 pages)
+{
+	sb_ram_run(s, PCMIG_SEC_RAM, PCMIG_RAM_DISCARD, gpa, pages);
+}
+
+/* Return path: RET_LAYOUT_OK. */
+static inline void sb_layout_ok(struct sb *s)
+{
+	sb_frame(s, PCMIG_SEC_RETURN, PCMIG_RET_LAYOUT_OK, NULL, 0);
+}
+
+/* Return path: RET_PAGE_REQ for @pages pages from @gpa. */
+static inline void sb_page_req(struct sb *s, u64 gpa, u32 pages)
+{
+	sb_ram_run(s, PCMIG_SEC_RETURN, PCMIG_RET_PAGE_REQ, gpa, pages);
 }
 
 /*

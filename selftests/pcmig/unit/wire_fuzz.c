@@ -24,13 +24,21 @@
  * Guest RAM: an accepted RAM_LAYOUT comes once, never in postcopy, with
  * 1..256 non-empty page-aligned ranges, ascending and disjoint, none
  * reaching past 2^64 - 1, and a length of exactly 4 + 16 per range; an
- * accepted RAM_PAGE or RAM_ZERO comes after it, never in postcopy, with
- * a page-aligned address equal to the action's argument, a length of
- * exactly 8 + 4096 or 12, and (ZERO) 1 or more pages that do not run past
- * 2^64 - 1.  rx->ram_layout must say whether a layout was accepted.
+ * accepted RAM_PAGE, RAM_ZERO or RAM_DISCARD comes after it, with a
+ * page-aligned address equal to the action's argument, a length of
+ * exactly 8 + 4096 or 12, and (ZERO, DISCARD) 1 or more pages that do not
+ * run past 2^64 - 1.  PAGE and ZERO come in postcopy only with
+ * postcopy-ram (rule S6); DISCARD only in the stopped phase and only with
+ * postcopy-ram.  rx->ram_layout must say whether a layout was accepted.
  * The other way round too: a RAM frame that passed the header check is
  * refused exactly when ram_valid(), written from the specification, says
  * it breaks one of these rules.
+ *
+ * Return path: RET_LAYOUT_OK comes once; an accepted RET_PAGE_REQ (rule
+ * S5) needs postcopy-ram and an earlier RET_LAYOUT_OK, and asks for 1..64
+ * pages from a page-aligned address equal to the action's argument, not
+ * past 2^64 - 1; a PAGE_REQ that passed the header check is refused
+ * exactly when req_valid() says so.
  *
  * A stream with an accepted page is at least 1 + 16 + 28 + 4112 bytes,
  * more than the Makefile's -max_len=4096: LLVMFuzzerInitialize() raises a
@@ -67,22 +75,32 @@ static bool fwd_act(enum pcmig_rx_act a)
 	       a == PCMIG_RX_BM_BITS || a == PCMIG_RX_BM_ZEROES ||
 	       a == PCMIG_RX_BM_COMPLETE || a == PCMIG_RX_BM_EOS ||
 	       a == PCMIG_RX_BM_ANNOUNCE || a == PCMIG_RX_RAM_LAYOUT ||
-	       a == PCMIG_RX_RAM_PAGE || a == PCMIG_RX_RAM_ZERO;
+	       a == PCMIG_RX_RAM_PAGE || a == PCMIG_RX_RAM_ZERO ||
+	       a == PCMIG_RX_RAM_DISCARD;
 }
+
+#define CAP_RAM	(1U << PCMIG_CAP_POSTCOPY_RAM)
 
 /*
  * Whether the checker must accept a RAM frame whose header it accepted
  * (so f->length is within its type's bounds), in @phase, after a layout
- * or not (@layout): Documentation/pcmig/stream.rst, independently of
- * kmod/wire.c.
+ * or not (@layout), with session capabilities @caps:
+ * Documentation/pcmig/stream.rst, independently of kmod/wire.c.
  */
 static bool ram_valid(bool layout, const struct pcmig_wire_frame *f,
-		      const u8 *payload, u32 phase)
+		      const u8 *payload, u32 phase, u32 caps)
 {
 	u64 gpa, size, end = 0;
 	u32 i, n;
 
-	if (phase == PCMIG_PHASE_POSTCOPY)
+	/* After the start: pages and zero runs, with postcopy-ram only. */
+	if (phase == PCMIG_PHASE_POSTCOPY &&
+	    (!(caps & CAP_RAM) || (f->type != PCMIG_RAM_PAGE &&
+				   f->type != PCMIG_RAM_ZERO)))
+		return false;
+	/* Discards: while stopped, with postcopy-ram only. */
+	if (f->type == PCMIG_RAM_DISCARD &&
+	    (phase != PCMIG_PHASE_STOPPED || !(caps & CAP_RAM)))
 		return false;
 	if (f->type == PCMIG_RAM_LAYOUT) {
 		n = get_unaligned_be32(payload);
@@ -109,19 +127,41 @@ static bool ram_valid(bool layout, const struct pcmig_wire_frame *f,
 }
 
 /*
+ * Whether the checker must accept a RET_PAGE_REQ whose header it
+ * accepted (12 bytes), after a RET_LAYOUT_OK or not (@layout_ok).
+ */
+static bool req_valid(bool layout_ok, const u8 *payload, u32 caps)
+{
+	u64 gpa = get_unaligned_be64(payload);
+	u32 n = get_unaligned_be32(payload + 8);
+
+	return (caps & CAP_RAM) && layout_ok && gpa % 4096 == 0 &&
+	       n >= 1 && n <= 64 && (u64)n * 4096 <= U64_MAX - gpa;
+}
+
+/*
  * An accepted RAM frame (phase: the phase it came in), given whether a
  * layout was accepted before it.
  */
 static void ram_action(bool *layout, const struct pcmig_wire_frame *f,
 		       const u8 *payload, enum pcmig_rx_act act, u64 arg,
-		       u32 phase)
+		       u32 phase, u32 caps)
 {
 	struct pcmig_ram_range r;
 	u64 end = 0;
 	u32 i, n, pages;
 
-	/* S1: compatible state; RAM postcopy is not implemented. */
-	CHECK(phase == PCMIG_PHASE_PRECOPY || phase == PCMIG_PHASE_STOPPED);
+	/*
+	 * S1, S6: compatible state; after the start only pages and zero
+	 * runs, with postcopy-ram.  Discards while stopped, with it too.
+	 */
+	CHECK(phase == PCMIG_PHASE_PRECOPY || phase == PCMIG_PHASE_STOPPED ||
+	      phase == PCMIG_PHASE_POSTCOPY);
+	if (phase == PCMIG_PHASE_POSTCOPY)
+		CHECK((caps & CAP_RAM) && (act == PCMIG_RX_RAM_PAGE ||
+					   act == PCMIG_RX_RAM_ZERO));
+	if (act == PCMIG_RX_RAM_DISCARD)
+		CHECK(phase == PCMIG_PHASE_STOPPED && (caps & CAP_RAM));
 	CHECK(f->section == PCMIG_SEC_RAM);
 	if (act == PCMIG_RX_RAM_LAYOUT) {
 		CHECK(f->type == PCMIG_RAM_LAYOUT);
@@ -151,9 +191,10 @@ static void ram_action(bool *layout, const struct pcmig_wire_frame *f,
 		CHECK(f->type == PCMIG_RAM_PAGE);
 		CHECK(f->length == PCMIG_RAM_PAGE_LEN);
 	} else {
-		CHECK(f->type == PCMIG_RAM_ZERO);
-		CHECK(f->length == PCMIG_RAM_ZERO_LEN);
-		pages = pcmig_wire_ram_zero_pages(payload);
+		CHECK(act == PCMIG_RX_RAM_ZERO ? f->type == PCMIG_RAM_ZERO :
+		      f->type == PCMIG_RAM_DISCARD);
+		CHECK(f->length == PCMIG_RAM_RUN_LEN);
+		pages = pcmig_wire_ram_run_pages(payload);
 		CHECK(pages >= 1);
 		CHECK((u64)pages * PCMIG_RAM_PAGE_SIZE <= U64_MAX - arg);
 	}
@@ -284,7 +325,25 @@ static void bm_action(struct bm_model *m, const struct pcmig_rx *rx,
 static bool rp_act(enum pcmig_rx_act a)
 {
 	return a == PCMIG_RX_ACK || a == PCMIG_RX_COMPLETE ||
-	       a == PCMIG_RX_PEER_FAILED || a == PCMIG_RX_LAYOUT_OK;
+	       a == PCMIG_RX_PEER_FAILED || a == PCMIG_RX_LAYOUT_OK ||
+	       a == PCMIG_RX_PAGE_REQ;
+}
+
+/* An accepted RET_PAGE_REQ (rule S5). */
+static void req_action(bool layout_ok, const struct pcmig_wire_frame *f,
+		       const u8 *payload, u64 arg, u32 caps)
+{
+	u32 pages;
+
+	CHECK(caps & CAP_RAM);
+	CHECK(layout_ok);
+	CHECK(f->section == PCMIG_SEC_RETURN && f->type == PCMIG_RET_PAGE_REQ);
+	CHECK(f->length == PCMIG_RAM_RUN_LEN);
+	CHECK(get_unaligned_be64(payload) == arg);
+	CHECK(arg % PCMIG_RAM_PAGE_SIZE == 0);
+	pages = pcmig_wire_ram_run_pages(payload);
+	CHECK(pages >= 1 && pages <= PCMIG_RAM_REQ_MAX);
+	CHECK((u64)pages * PCMIG_RAM_PAGE_SIZE <= U64_MAX - arg);
 }
 
 /* Raise a -max_len below FUZZ_MAX_LEN (see the top of this file). */
@@ -348,7 +407,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		struct pcmig_wire_frame f;
 		enum pcmig_rx_act act = (enum pcmig_rx_act)-1;
 		u64 arg = 0x5a5a5a5a5a5a5a5aULL;
-		bool ram_want;
+		bool ram_want, req_want;
 		u8 *payload;
 
 		why = NULL;
@@ -372,10 +431,14 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 
 		why = NULL;
 		ram_want = !return_path && f.section == PCMIG_SEC_RAM &&
-			   ram_valid(ram_layout, &f, payload, last_phase);
+			   ram_valid(ram_layout, &f, payload, last_phase, caps);
+		req_want = return_path && f.type == PCMIG_RET_PAGE_REQ &&
+			   req_valid(ram_layout, payload, caps);
 		ret = pcmig_rx_frame(&rx, &f, payload, &act, &arg, &why);
 		if (!return_path && f.section == PCMIG_SEC_RAM)
 			CHECK(!ret == ram_want);
+		if (return_path && f.type == PCMIG_RET_PAGE_REQ)
+			CHECK(!ret == req_want);
 		if (ret) {
 			CHECK(ret < 0 && why);
 			CHECK(act == PCMIG_RX_NONE);
@@ -459,8 +522,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		case PCMIG_RX_RAM_LAYOUT:
 		case PCMIG_RX_RAM_PAGE:
 		case PCMIG_RX_RAM_ZERO:
+		case PCMIG_RX_RAM_DISCARD:
 			ram_action(&ram_layout, &f, payload, act, arg,
-				   last_phase);
+				   last_phase, caps);
+			break;
+		case PCMIG_RX_PAGE_REQ:
+			req_action(ram_layout, &f, payload, arg, caps);
 			break;
 		case PCMIG_RX_LAYOUT_OK:
 			/* Return path: the layout is accepted once. */

@@ -2,9 +2,12 @@
 /*
  * Writes the seed corpus of wire_fuzz into the directory given as argv[1]:
  * a few small valid streams in the fuzz input format (stream_builder.h),
- * built with the codec's own encoder so they follow the code.  Streams
- * with RAM pages are longer than 4096 bytes (see wire_fuzz.c on
- * -max_len); the others stay below.
+ * built with the codec's own encoder so they follow the code, and a few
+ * refused at their last frame, right past a rule of RAM postcopy whose
+ * other side the fuzzer could hardly reach by itself (the capabilities
+ * are in both the mode byte and the preamble).  Streams with RAM pages
+ * are longer than 4096 bytes (see wire_fuzz.c on -max_len); the others
+ * stay below.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,7 @@ int main(int argc, char **argv)
 	u64 words[4] = { 0x8000000000000001ULL, 0, 0xf0f0f0f0f0f0f0f0ULL,
 			 0x15ULL };
 	u32 bm = 1U << PCMIG_CAP_POSTCOPY_BITMAPS;
+	u32 pcram = 1U << PCMIG_CAP_POSTCOPY_RAM;
 	static struct pcmig_ram_range many[PCMIG_RAM_RANGES_MAX];
 	static const struct pcmig_ram_range pc[] = {
 		{ 0, 0xa0000 },
@@ -211,6 +215,24 @@ int main(int argc, char **argv)
 	sb_eos(&s);
 	emit("fwd-ram-postcopy", false, PCMIG_CAPS_POSTCOPY, &s);
 
+	/*
+	 * Bitmaps postcopy without postcopy-ram: all of RAM before the
+	 * start, none after it.
+	 */
+	sb_init(&s);
+	sb_fwd(&s, bm);
+	sb_ram_layout(&s, pc, 2);
+	sb_ram_zero(&s, 0, 0xa0);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 16, 16);
+	sb_ram_zero(&s, 0x100000, 0x100);
+	sb_bm_announce(&s, "vda", "b", 512, true, 512 * 70);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_bitmap(&s, "vda", "b", 512, true, 512 * 70, words);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	emit("fwd-ram-postcopy-bm", false, bm, &s);
+
 	/* No precopy pass: the layout in the stopped phase. */
 	sb_init(&s);
 	sb_fwd(&s, 1U << PCMIG_CAP_POSTCOPY_RAM);
@@ -249,5 +271,108 @@ int main(int argc, char **argv)
 	sb_ram_page(&s, top - PCMIG_RAM_PAGE_SIZE, NULL);
 	sb_eos(&s);
 	emit("fwd-ram-top", false, 0, &s);
+
+	/*
+	 * RAM postcopy (postcopy-ram): the pages dirtied since they were
+	 * sent are discarded while stopped, and come again after the start
+	 * (requested ones first, then the background stream).
+	 */
+	sb_init(&s);
+	sb_fwd(&s, pcram);
+	sb_ram_layout(&s, pc, 2);
+	sb_ram_zero(&s, 0, 0xa0);
+	sb_ram_page(&s, 0x1000, NULL);
+	sb_ram_zero(&s, 0x100000, 0x100);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 24, 16);
+	sb_ram_discard(&s, 0x1000, 2);
+	sb_ram_discard(&s, 0x100000, 0x10);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_ram_page(&s, 0x1000, NULL);
+	sb_ram_zero(&s, 0x2000, 1);
+	sb_ram_zero(&s, 0x100000, 0x10);
+	sb_eos(&s);
+	emit("fwd-ram-postcopy-ram", false, pcram, &s);
+
+	/* Zero runs and discards only: short enough for any -max_len. */
+	sb_init(&s);
+	sb_fwd(&s, pcram);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_ram_layout(&s, pc, 2);
+	sb_devstate(&s, blob, 0, 1);
+	sb_ram_discard(&s, 0, 0xa0);
+	sb_ram_zero(&s, 0x100000, 0x100);
+	sb_ram_discard(&s, top - PCMIG_RAM_PAGE_SIZE, 1);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_ram_zero(&s, 0, 0x9f);
+	sb_ram_zero(&s, 0x9f000, 1);
+	sb_eos(&s);
+	emit("fwd-ram-discard", false, pcram, &s);
+
+	/* Both postcopy capabilities: RAM and bitmaps after the start. */
+	sb_init(&s);
+	sb_fwd(&s, PCMIG_CAPS_POSTCOPY);
+	sb_ram_layout1(&s, 0, 0x10000);
+	sb_ram_zero(&s, 0, 0x10);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 16, 16);
+	sb_ram_discard(&s, 0x4000, 4);
+	sb_bm_announce(&s, "vda", "b", 512, true, 512 * 70);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_ram_zero(&s, 0x5000, 1);
+	sb_bitmap(&s, "vda", "b", 512, true, 512 * 70, words);
+	sb_ram_zero(&s, 0x4000, 1);
+	sb_ram_zero(&s, 0x6000, 2);
+	sb_bm_eos(&s);
+	sb_eos(&s);
+	emit("fwd-ram-postcopy-both", false, PCMIG_CAPS_POSTCOPY, &s);
+
+	/* The return path of RAM postcopy: the layout taken, requests. */
+	sb_init(&s);
+	sb_rp(&s, pcram);
+	sb_layout_ok(&s);
+	sb_ack(&s, PCMIG_PHASE_STOPPED);
+	sb_ack(&s, PCMIG_PHASE_POSTCOPY);
+	sb_page_req(&s, 0x1000, 1);
+	sb_page_req(&s, 0x100000, PCMIG_RAM_REQ_MAX);
+	sb_page_req(&s, 0x1000, 1);
+	sb_page_req(&s, top - PCMIG_RAM_PAGE_SIZE, 1);
+	sb_complete(&s);
+	emit("rp-page-req", true, pcram, &s);
+
+	sb_init(&s);
+	sb_rp(&s, PCMIG_CAPS_POSTCOPY);
+	sb_ack(&s, PCMIG_PHASE_STOPPED);
+	sb_layout_ok(&s);
+	sb_ack(&s, PCMIG_PHASE_POSTCOPY);
+	sb_page_req(&s, 0x9f000, 1);
+	sb_fail(&s, "VMM gone");
+	emit("rp-page-req-fail", true, PCMIG_CAPS_POSTCOPY, &s);
+
+	/* Refused at the last frame: RAM postcopy without postcopy-ram. */
+	sb_init(&s);
+	sb_fwd(&s, bm);
+	sb_ram_layout(&s, pc, 2);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 0, 1);
+	sb_ram_discard(&s, 0x1000, 1);
+	emit("bad-fwd-discard-bm", false, bm, &s);
+
+	sb_init(&s);
+	sb_fwd(&s, bm);
+	sb_ram_layout(&s, pc, 2);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, blob, 0, 1);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_ram_zero(&s, 0x1000, 1);
+	emit("bad-fwd-ram-after-start-bm", false, bm, &s);
+
+	sb_init(&s);
+	sb_rp(&s, bm);
+	sb_layout_ok(&s);
+	sb_ack(&s, PCMIG_PHASE_STOPPED);
+	sb_ack(&s, PCMIG_PHASE_POSTCOPY);
+	sb_page_req(&s, 0x1000, 1);
+	emit("bad-rp-page-req-bm", true, bm, &s);
 	return 0;
 }

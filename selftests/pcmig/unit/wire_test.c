@@ -11,7 +11,8 @@
  * first error.  The device-state model buffer is allocated at the size
  * the stream announced and written at the offsets the checker returns;
  * guest RAM is modelled as one buffer per range of the RAM layout,
- * written where the checker's actions say, as the destination does.
+ * written where the checker's actions say, as the destination does
+ * (discarded pages become missing again until they come again).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,10 @@
 #define BM_MODEL_MAX	(1ULL << 24)
 /* Largest guest RAM the model stores (bytes); bigger is only counted. */
 #define RAM_MODEL_MAX	(16ULL << 20)
-/* What the RAM model holds where nothing was written. */
+/* What the RAM model holds where nothing (or a discard) was written. */
 #define RAM_POISON	0xee
+
+#define CAP_RAM		(1U << PCMIG_CAP_POSTCOPY_RAM)
 
 /* A bitmap as the destination rebuilt it from the stream. */
 struct bm_rec {
@@ -73,8 +76,14 @@ struct feed {
 	u32 ram_pages;		/* RAM_PAGE frames */
 	u32 ram_runs;		/* RAM_ZERO frames */
 	u64 ram_zero_pages;	/* pages of the RAM_ZERO frames */
+	u32 ram_discards;	/* RAM_DISCARD frames */
+	u64 ram_discard_pages;	/* pages of the RAM_DISCARD frames */
 	u32 ram_stopped;	/* RAM frames in the stopped phase */
+	u32 ram_postcopy;	/* RAM frames in postcopy */
 	u32 ram_outside;	/* pages or runs not inside one range */
+	/* Return path: the page requests (rule S5). */
+	u32 reqs;		/* RET_PAGE_REQ frames */
+	u64 req_pages;		/* pages they asked for */
 };
 
 static bool act_ends(enum pcmig_rx_act a)
@@ -230,9 +239,10 @@ static const u8 *ram_at(const struct feed *fd, u64 gpa, u64 len)
 /*
  * RAM actions, applied the way the destination does (kmod/ram.c): the
  * layout checked and kept, each page written at its address, each zero
- * run cleared, into buffers of exactly each range's size (ASan catches
- * a write past one).  A page or run not inside one range of the layout
- * is the destination's to refuse, not the checker's: it is only counted.
+ * run cleared, each discarded run made missing again (RAM_POISON), into
+ * buffers of exactly each range's size (ASan catches a write past one).
+ * A page or run not inside one range of the layout is the destination's
+ * to refuse, not the checker's: it is only counted.
  */
 static void feed_ram(struct __test_metadata *_metadata, struct feed *fd,
 		     const struct pcmig_wire_frame *f, const u8 *payload,
@@ -244,8 +254,21 @@ static void feed_ram(struct __test_metadata *_metadata, struct feed *fd,
 	u32 i, n, pages;
 	int k;
 
-	/* S1: compatible state, and RAM postcopy is not implemented. */
-	ASSERT_NE(PCMIG_PHASE_POSTCOPY, fd->rx.phase);
+	/*
+	 * S1, S6: compatible state; after the destination started, only
+	 * pages and zero runs, and only with postcopy-ram.  A discard only
+	 * while stopped, and only with postcopy-ram.
+	 */
+	if (fd->rx.phase == PCMIG_PHASE_POSTCOPY) {
+		ASSERT_TRUE(fd->rx.caps & CAP_RAM);
+		ASSERT_TRUE(act == PCMIG_RX_RAM_PAGE ||
+			    act == PCMIG_RX_RAM_ZERO);
+		fd->ram_postcopy++;
+	}
+	if (act == PCMIG_RX_RAM_DISCARD) {
+		ASSERT_EQ(PCMIG_PHASE_STOPPED, fd->rx.phase);
+		ASSERT_TRUE(fd->rx.caps & CAP_RAM);
+	}
 	if (fd->rx.phase == PCMIG_PHASE_STOPPED)
 		fd->ram_stopped++;
 	if (act == PCMIG_RX_RAM_LAYOUT) {
@@ -290,12 +313,17 @@ static void feed_ram(struct __test_metadata *_metadata, struct feed *fd,
 		pages = 1;
 		fd->ram_pages++;
 	} else {
-		ASSERT_EQ(PCMIG_RAM_ZERO_LEN, f->length);
-		pages = pcmig_wire_ram_zero_pages(payload);
+		ASSERT_EQ(PCMIG_RAM_RUN_LEN, f->length);
+		pages = pcmig_wire_ram_run_pages(payload);
 		ASSERT_GE(pages, 1);
 		ASSERT_LE((u64)pages * PCMIG_RAM_PAGE_SIZE, U64_MAX - arg);
-		fd->ram_runs++;
-		fd->ram_zero_pages += pages;
+		if (act == PCMIG_RX_RAM_ZERO) {
+			fd->ram_runs++;
+			fd->ram_zero_pages += pages;
+		} else {
+			fd->ram_discards++;
+			fd->ram_discard_pages += pages;
+		}
 	}
 	k = ram_find(fd, arg);
 	off = k < 0 ? 0 : arg - fd->ranges[k].gpa;
@@ -309,7 +337,42 @@ static void feed_ram(struct __test_metadata *_metadata, struct feed *fd,
 	if (act == PCMIG_RX_RAM_PAGE)
 		memcpy(fd->mem[k] + off, payload + 8, PCMIG_RAM_PAGE_SIZE);
 	else
-		memset(fd->mem[k] + off, 0, (u64)pages * PCMIG_RAM_PAGE_SIZE);
+		memset(fd->mem[k] + off,
+		       act == PCMIG_RX_RAM_ZERO ? 0 : RAM_POISON,
+		       (u64)pages * PCMIG_RAM_PAGE_SIZE);
+}
+
+/*
+ * Return path: RET_LAYOUT_OK once, then (rule S5) page requests, only
+ * with postcopy-ram: 1..PCMIG_RAM_REQ_MAX pages from a page-aligned
+ * address, not past 2^64 - 1.  Whether they exist is the source's to
+ * judge.
+ */
+static void feed_rp_ram(struct __test_metadata *_metadata, struct feed *fd,
+			const struct pcmig_wire_frame *f, const u8 *payload,
+			enum pcmig_rx_act act, u64 arg)
+{
+	u32 pages;
+
+	ASSERT_TRUE(fd->rx.return_path);
+	if (act == PCMIG_RX_LAYOUT_OK) {
+		ASSERT_FALSE(fd->ram_layout);
+		ASSERT_EQ(0, f->length);
+		ASSERT_EQ(0, arg);
+		fd->ram_layout = true;
+		return;
+	}
+	ASSERT_TRUE(fd->rx.caps & CAP_RAM);
+	ASSERT_TRUE(fd->ram_layout);
+	ASSERT_EQ(PCMIG_RAM_RUN_LEN, f->length);
+	ASSERT_EQ(get_unaligned_be64(payload), arg);
+	ASSERT_EQ(0, arg % PCMIG_RAM_PAGE_SIZE);
+	pages = pcmig_wire_ram_run_pages(payload);
+	ASSERT_GE(pages, 1);
+	ASSERT_LE(pages, PCMIG_RAM_REQ_MAX);
+	ASSERT_LE((u64)pages * PCMIG_RAM_PAGE_SIZE, U64_MAX - arg);
+	fd->reqs++;
+	fd->req_pages += pages;
 }
 
 /*
@@ -438,7 +501,13 @@ static void feed(struct __test_metadata *_metadata, struct feed *fd,
 		case PCMIG_RX_RAM_LAYOUT:
 		case PCMIG_RX_RAM_PAGE:
 		case PCMIG_RX_RAM_ZERO:
+		case PCMIG_RX_RAM_DISCARD:
+			ASSERT_FALSE(fd->rx.return_path);
 			feed_ram(_metadata, fd, &f, payload, act, arg);
+			break;
+		case PCMIG_RX_LAYOUT_OK:
+		case PCMIG_RX_PAGE_REQ:
+			feed_rp_ram(_metadata, fd, &f, payload, act, arg);
 			break;
 		default:
 			break;
@@ -485,8 +554,6 @@ static const u32 all_caps[] = {
 	1U << PCMIG_CAP_POSTCOPY_BITMAPS,
 	PCMIG_CAPS_POSTCOPY,
 };
-
-#define CAP_RAM		(1U << PCMIG_CAP_POSTCOPY_RAM)
 
 /* ------------------------------------------------------------------ */
 /* Codec                                                               */
@@ -1049,8 +1116,12 @@ TEST(hdr_nonzero_flags)
 		HDR_BAD(false, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS, 1U << i, 0);
 		HDR_BAD(false, PCMIG_SEC_DEVICE, PCMIG_DEV_DATA, 1U << i, 1);
 		HDR_BAD(false, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, 1U << i,
-			PCMIG_RAM_ZERO_LEN);
+			PCMIG_RAM_RUN_LEN);
+		HDR_BAD(false, PCMIG_SEC_RAM, PCMIG_RAM_DISCARD, 1U << i,
+			PCMIG_RAM_RUN_LEN);
 		HDR_BAD(true, PCMIG_SEC_RETURN, PCMIG_RET_COMPLETE, 1U << i, 0);
+		HDR_BAD(true, PCMIG_SEC_RETURN, PCMIG_RET_PAGE_REQ, 1U << i,
+			PCMIG_RAM_RUN_LEN);
 	}
 	HDR_BAD(false, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS, 0xffff, 0);
 }
@@ -1067,7 +1138,7 @@ TEST(hdr_unknown_section)
 			HDR_BAD(false, sec, 2, 0, 4);
 			/* For its section, whatever the length. */
 			EXPECT_EQ(-EPROTO, hdr(false, sec, PCMIG_RAM_ZERO, 0,
-					       PCMIG_RAM_ZERO_LEN, &why));
+					       PCMIG_RAM_RUN_LEN, &why));
 			EXPECT_STREQ("unknown stream section", why);
 		}
 		if (sec != PCMIG_SEC_RETURN) {
@@ -1081,7 +1152,7 @@ TEST(hdr_unknown_section)
 	HDR_OK(false, PCMIG_SEC_CONTROL, PCMIG_CTL_EOS, 0);
 	HDR_OK(false, PCMIG_SEC_DEVICE, PCMIG_DEV_END, 0);
 	HDR_OK(false, PCMIG_SEC_BITMAPS, PCMIG_BM_EOS, 0);
-	HDR_OK(false, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, PCMIG_RAM_ZERO_LEN);
+	HDR_OK(false, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, PCMIG_RAM_RUN_LEN);
 }
 
 TEST(hdr_unknown_type)
@@ -1094,8 +1165,13 @@ TEST(hdr_unknown_type)
 			HDR_BAD(false, PCMIG_SEC_CONTROL, t, 0, 0);
 		if (t < PCMIG_DEV_BEGIN || t > PCMIG_DEV_END)
 			HDR_BAD(false, PCMIG_SEC_DEVICE, t, 0, 0);
-		if (t < PCMIG_RET_ACK || t > PCMIG_RET_LAYOUT_OK)
+		if (t < PCMIG_RET_ACK || t > PCMIG_RET_PAGE_REQ) {
 			HDR_BAD(true, PCMIG_SEC_RETURN, t, 0, 0);
+			/* Refused for its type, even at PAGE_REQ's length. */
+			EXPECT_EQ(-EPROTO, hdr(true, PCMIG_SEC_RETURN, t, 0,
+					       PCMIG_RAM_RUN_LEN, &why));
+			EXPECT_STREQ("unknown return-path frame type", why);
+		}
 		if (t < PCMIG_BM_START || t > PCMIG_BM_ANNOUNCE) {
 			HDR_BAD(false, PCMIG_SEC_BITMAPS, t, 0, 0);
 			/* Refused for its type, even at a length START takes. */
@@ -1103,11 +1179,11 @@ TEST(hdr_unknown_type)
 					       PCMIG_BM_START_MIN, &why));
 			EXPECT_STREQ("unknown bitmap frame type", why);
 		}
-		if (t < PCMIG_RAM_LAYOUT || t > PCMIG_RAM_ZERO) {
+		if (t < PCMIG_RAM_LAYOUT || t > PCMIG_RAM_DISCARD) {
 			HDR_BAD(false, PCMIG_SEC_RAM, t, 0, 0);
 			/* At the lengths of each RAM frame too. */
 			EXPECT_EQ(-EPROTO, hdr(false, PCMIG_SEC_RAM, t, 0,
-					       PCMIG_RAM_ZERO_LEN, &why));
+					       PCMIG_RAM_RUN_LEN, &why));
 			EXPECT_STREQ("unknown RAM frame type", why);
 			EXPECT_EQ(-EPROTO, hdr(false, PCMIG_SEC_RAM, t, 0,
 					       PCMIG_RAM_PAGE_LEN, &why));
@@ -1140,9 +1216,12 @@ static const struct {
 	{ false, PCMIG_SEC_RAM, PCMIG_RAM_LAYOUT, 20, 4 + 256 * 16 },
 	{ false, PCMIG_SEC_RAM, PCMIG_RAM_PAGE, 8 + 4096, 8 + 4096 },
 	{ false, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, 12, 12 },
+	{ false, PCMIG_SEC_RAM, PCMIG_RAM_DISCARD, 12, 12 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_ACK, 4, 4 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_COMPLETE, 0, 0 },
 	{ true, PCMIG_SEC_RETURN, PCMIG_RET_FAIL, 0, PCMIG_WIRE_REASON_MAX },
+	{ true, PCMIG_SEC_RETURN, PCMIG_RET_LAYOUT_OK, 0, 0 },
+	{ true, PCMIG_SEC_RETURN, PCMIG_RET_PAGE_REQ, 12, 12 },
 };
 
 TEST(hdr_length_bounds)
@@ -1933,6 +2012,16 @@ TEST(rp_refuses_forward_sections)
 	EXPECT_STREQ("unknown return-path section", fd.why);
 	feed_free(&fd);
 	sb_free(&s);
+
+	/* A discard is the source's, even with postcopy-ram. */
+	sb_init(&s);
+	sb_rp(&s, CAP_RAM);
+	sb_layout_ok(&s);
+	sb_ram_discard(&s, 0, 1);
+	FEED_BAD(&fd, &s, true, CAP_RAM, 1);
+	EXPECT_STREQ("unknown return-path section", fd.why);
+	feed_free(&fd);
+	sb_free(&s);
 }
 
 TEST(forward_refuses_return_section)
@@ -1962,6 +2051,16 @@ TEST(forward_refuses_return_section)
 	sb_fwd(&s, 0);
 	sb_fail(&s, "x");
 	FEED_BAD(&fd, &s, false, 0, 0);
+	feed_free(&fd);
+	sb_free(&s);
+
+	/* A page request is the destination's, even with postcopy-ram. */
+	sb_init(&s);
+	sb_fwd(&s, CAP_RAM);
+	sb_ram_layout1(&s, 0, 4096);
+	sb_page_req(&s, 0, 1);
+	FEED_BAD(&fd, &s, false, CAP_RAM, 1);
+	EXPECT_STREQ("unknown stream section", fd.why);
 	feed_free(&fd);
 	sb_free(&s);
 }
@@ -3399,6 +3498,14 @@ TEST(doc_bitmaps_example)
 #define R_RUN		"bad zero-page run"
 #define R_POST		"RAM after the destination started"
 #define R_LEN		"frame length out of range for its type"
+#define R_DWHEN		\
+	"RAM discard outside the stopped phase or without postcopy-ram"
+#define R_DPOST		"RAM discard after the destination started"
+#define R_DRUN		"bad discard run"
+#define Q_CAP		"page request without postcopy-ram"
+#define Q_EARLY		"page request before the RAM layout was accepted"
+#define Q_BAD		"bad page request"
+#define CAPS_BOTH	PCMIG_CAPS_POSTCOPY
 
 /* A PC's memory: 640 KiB at 0, 1 MiB at 1 MiB, a hole between. */
 static const struct pcmig_ram_range pc_ranges[] = {
@@ -3457,6 +3564,274 @@ static bool ram_zeroed(const struct feed *fd, u64 gpa, u64 pages)
 		if (m[i])
 			return false;
 	return true;
+}
+
+/* Whether the model's @pages pages from @gpa are all missing (poison). */
+static bool ram_missing(const struct feed *fd, u64 gpa, u64 pages)
+{
+	const u8 *m = ram_at(fd, gpa, pages * PG);
+	u64 i;
+
+	if (!m)
+		return false;
+	for (i = 0; i < pages * PG; i++)
+		if (m[i] != RAM_POISON)
+			return false;
+	return true;
+}
+
+/* Addresses that are not page-aligned. */
+static const u64 bad_gpas[] = {
+	1, 8, 0x800, 0xfff, 0x1001, 0x100000 - 8, U64_MAX, TOP + 8,
+};
+
+/* A page run (gpa, pages), as in RAM_ZERO, RAM_DISCARD, RET_PAGE_REQ. */
+struct run {
+	u64 gpa;
+	u32 pages;
+};
+
+/* Page-aligned runs that are empty or do not end below 2^64. */
+static const struct run bad_runs[] = {
+	{ 0, 0 }, { 0x1000, 0 }, { TOP, 0 },
+	/* Past 2^64 - 1: wrapping, or ending at 2^64. */
+	{ TOP, 2 }, { TOP, 1 }, { TOP - PG, 2 },
+	{ TOP, UINT32_MAX },
+	{ 0xfffff00000001000ULL, UINT32_MAX },
+};
+
+/*
+ * Scripted streams for the rules of RAM postcopy: a table of scripts,
+ * each a few steps and its verdict, run by run_scripts().
+ */
+enum script_op {
+	OP_END,		/* end of the script */
+	OP_LAYOUT,	/* RAM_LAYOUT of pc_ranges */
+	OP_PAGE,	/* RAM_PAGE at gpa */
+	OP_ZERO,	/* RAM_ZERO of n pages from gpa */
+	OP_DISCARD,	/* RAM_DISCARD of n pages from gpa */
+	OP_STOP,	/* CTL_PHASE(stopped), empty device state: 3 frames */
+	OP_POST,	/* CTL_PHASE(postcopy) */
+	OP_LAYOUT_OK,	/* return path: RET_LAYOUT_OK */
+	OP_ACK,		/* return path: RET_ACK(n) */
+	OP_REQ,		/* return path: RET_PAGE_REQ, n pages from gpa */
+	OP_REQ_LEN,	/* return path: RET_PAGE_REQ of n zero bytes */
+	OP_COMPLETE,	/* return path: RET_COMPLETE */
+};
+
+struct step {
+	enum script_op op;
+	u64 gpa;
+	u32 n;
+};
+
+#define SCRIPT_MAX	12
+
+/*
+ * Accepted if @why is NULL (every frame, and the CTL_EOS or RET_COMPLETE
+ * run_scripts() adds), else refused at the first frame of the last step
+ * with @err and @why.
+ */
+struct script {
+	const char *name;
+	bool rp;
+	u32 caps;
+	struct step st[SCRIPT_MAX];
+	int err;
+	const char *why;
+};
+
+#define ST_LAYOUT		{ OP_LAYOUT, 0, 0 }
+#define ST_PAGE(g)		{ OP_PAGE, (g), 0 }
+#define ST_ZERO(g, n)		{ OP_ZERO, (g), (n) }
+#define ST_DISCARD(g, n)	{ OP_DISCARD, (g), (n) }
+#define ST_STOP			{ OP_STOP, 0, 0 }
+#define ST_POST			{ OP_POST, 0, 0 }
+#define ST_LAYOUT_OK		{ OP_LAYOUT_OK, 0, 0 }
+#define ST_ACK(p)		{ OP_ACK, 0, (p) }
+#define ST_REQ(g, n)		{ OP_REQ, (g), (n) }
+#define ST_REQ_LEN(len)		{ OP_REQ_LEN, 0, (len) }
+#define ST_COMPLETE		{ OP_COMPLETE, 0, 0 }
+
+#define FWD_OK(name, caps, ...)						\
+	{ name, false, caps, { __VA_ARGS__ }, 0, NULL }
+#define FWD_NO(name, caps, err, why, ...)				\
+	{ name, false, caps, { __VA_ARGS__ }, err, why }
+#define RP_OK(name, caps, ...)						\
+	{ name, true, caps, { __VA_ARGS__ }, 0, NULL }
+#define RP_NO(name, caps, err, why, ...)				\
+	{ name, true, caps, { __VA_ARGS__ }, err, why }
+
+static void step_put(struct sb *s, const struct step *st)
+{
+	static const u8 zeroes[PCMIG_RAM_PAGE_LEN];
+
+	switch (st->op) {
+	case OP_LAYOUT:
+		sb_ram_layout(s, pc_ranges, 2);
+		break;
+	case OP_PAGE:
+		sb_ram_page(s, st->gpa, NULL);
+		break;
+	case OP_ZERO:
+		sb_ram_zero(s, st->gpa, st->n);
+		break;
+	case OP_DISCARD:
+		sb_ram_discard(s, st->gpa, st->n);
+		break;
+	case OP_STOP:
+		sb_phase(s, PCMIG_PHASE_STOPPED);
+		sb_begin(s, 0);
+		sb_end(s);
+		break;
+	case OP_POST:
+		sb_phase(s, PCMIG_PHASE_POSTCOPY);
+		break;
+	case OP_LAYOUT_OK:
+		sb_layout_ok(s);
+		break;
+	case OP_ACK:
+		sb_ack(s, st->n);
+		break;
+	case OP_REQ:
+		sb_page_req(s, st->gpa, st->n);
+		break;
+	case OP_REQ_LEN:
+		sb_frame(s, PCMIG_SEC_RETURN, PCMIG_RET_PAGE_REQ, zeroes,
+			 st->n);
+		break;
+	case OP_COMPLETE:
+		sb_complete(s);
+		break;
+	default:
+		abort();
+	}
+}
+
+/* The action (and its argument) of a step's first frame. */
+static enum pcmig_rx_act step_act(const struct step *st, u64 *arg)
+{
+	static const enum pcmig_rx_act acts[] = {
+		[OP_LAYOUT] = PCMIG_RX_RAM_LAYOUT,
+		[OP_PAGE] = PCMIG_RX_RAM_PAGE,
+		[OP_ZERO] = PCMIG_RX_RAM_ZERO,
+		[OP_DISCARD] = PCMIG_RX_RAM_DISCARD,
+		[OP_STOP] = PCMIG_RX_PHASE,
+		[OP_POST] = PCMIG_RX_PHASE,
+		[OP_LAYOUT_OK] = PCMIG_RX_LAYOUT_OK,
+		[OP_ACK] = PCMIG_RX_ACK,
+		[OP_REQ] = PCMIG_RX_PAGE_REQ,
+		[OP_COMPLETE] = PCMIG_RX_COMPLETE,
+	};
+
+	switch (st->op) {
+	case OP_STOP:
+		*arg = PCMIG_PHASE_STOPPED;
+		break;
+	case OP_POST:
+		*arg = PCMIG_PHASE_POSTCOPY;
+		break;
+	case OP_ACK:
+		*arg = st->n;
+		break;
+	case OP_PAGE:
+	case OP_ZERO:
+	case OP_DISCARD:
+	case OP_REQ:
+		*arg = st->gpa;
+		break;
+	default:
+		*arg = 0;
+		break;
+	}
+	return acts[st->op];
+}
+
+/*
+ * Build and feed @sc; check its verdict, and for an accepted script the
+ * action and argument of each step's first frame (feed() checks the rest
+ * against the model).  Logs the script's name on a mismatch.
+ */
+static void run_script(struct __test_metadata *_metadata,
+		       const struct script *sc)
+{
+	int first[SCRIPT_MAX], i, n;
+	enum pcmig_rx_act act;
+	struct feed fd;
+	struct sb s;
+	bool ok;
+	u64 arg;
+
+	sb_init(&s);
+	if (sc->rp)
+		sb_rp(&s, sc->caps);
+	else
+		sb_fwd(&s, sc->caps);
+	for (n = 0; n < SCRIPT_MAX && sc->st[n].op != OP_END; n++) {
+		first[n] = s.frames;
+		step_put(&s, &sc->st[n]);
+	}
+	ASSERT_GT(n, 0);
+	if (!sc->why) {
+		if (sc->rp)
+			sb_complete(&s);
+		else
+			sb_eos(&s);
+	}
+	feed(_metadata, &fd, s.b, s.n, sc->rp, sc->caps);
+	if (sc->why) {
+		ok = fd.err == sc->err && fd.err_frame == first[n - 1] &&
+		     fd.nacts == first[n - 1] && fd.why &&
+		     !strcmp(fd.why, sc->why);
+	} else {
+		ok = !fd.err && !fd.truncated && fd.frames_ok == s.frames;
+		for (i = 0; ok && i < n; i++) {
+			act = step_act(&sc->st[i], &arg);
+			ok = fd.acts[first[i]].act == act &&
+			     fd.acts[first[i]].arg == arg;
+			if (!ok)
+				TH_LOG("step %d: action %d, want %d (arg %#llx)",
+				       i, fd.acts[first[i]].act, act,
+				       (unsigned long long)arg);
+		}
+	}
+	if (!ok)
+		TH_LOG("%s (caps %#x): %s at frame %d, errno %d: %s", sc->name,
+		       sc->caps, fd.err ? "refused" : "accepted",
+		       fd.err_frame, fd.err, fd.why ? fd.why : "-");
+	else if (getenv("PCMIG_UNIT_VERBOSE"))
+		TH_LOG("%s: %s", sc->name, fd.why ? fd.why : "accepted");
+	EXPECT_TRUE(ok);
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+#define RUN_SCRIPTS(tab) do {						\
+	size_t __i;							\
+	for (__i = 0; __i < sizeof(tab) / sizeof((tab)[0]); __i++)	\
+		run_script(_metadata, &(tab)[__i]);			\
+} while (0)
+
+/*
+ * @tpl once per run of @v: the last step's gpa and page count set from
+ * it.  The verdict is @tpl's.
+ */
+static void run_variants(struct __test_metadata *_metadata,
+			 const struct script *tpl, const struct run *v,
+			 size_t nv)
+{
+	struct script sc;
+	size_t i;
+	int n;
+
+	for (n = 0; n < SCRIPT_MAX && tpl->st[n].op != OP_END; n++)
+		;
+	for (i = 0; i < nv; i++) {
+		sc = *tpl;
+		sc.st[n - 1].gpa = v[i].gpa;
+		sc.st[n - 1].n = v[i].pages;
+		run_script(_metadata, &sc);
+	}
 }
 
 TEST(put_ram_layout_layout)
@@ -3530,7 +3905,7 @@ TEST(put_ram_page_and_zero_layout)
 	struct sb s;
 
 	EXPECT_EQ(4104, PCMIG_RAM_PAGE_LEN);
-	EXPECT_EQ(12, PCMIG_RAM_ZERO_LEN);
+	EXPECT_EQ(12, PCMIG_RAM_RUN_LEN);
 
 	/* The address only: the page's data is the caller's to place. */
 	memset(b, 0xa5, sizeof(b));
@@ -3539,21 +3914,21 @@ TEST(put_ram_page_and_zero_layout)
 	EXPECT_EQ(0xa5, b[8]);
 
 	memset(b, 0xa5, sizeof(b));
-	EXPECT_EQ(PCMIG_RAM_ZERO_LEN,
-		  pcmig_wire_put_ram_zero(b, 0xffffffffffffe000ULL, 2));
+	EXPECT_EQ(PCMIG_RAM_RUN_LEN,
+		  pcmig_wire_put_ram_run(b, 0xffffffffffffe000ULL, 2));
 	EXPECT_EQ(0, memcmp(b, zero_want, sizeof(zero_want)));
 	EXPECT_EQ(0xa5, b[12]);
-	EXPECT_EQ(2, pcmig_wire_ram_zero_pages(b));
+	EXPECT_EQ(2, pcmig_wire_ram_run_pages(b));
 
-	pcmig_wire_put_ram_zero(b, 0, UINT32_MAX);
+	pcmig_wire_put_ram_run(b, 0, UINT32_MAX);
 	EXPECT_EQ(0, get_unaligned_be64(b));
-	EXPECT_EQ(UINT32_MAX, pcmig_wire_ram_zero_pages(b));
+	EXPECT_EQ(UINT32_MAX, pcmig_wire_ram_run_pages(b));
 
 	/* The builder's frames: header, then exactly these payloads. */
 	sb_init(&s);
 	sb_ram_page(&s, 0x123456000ULL, NULL);
 	sb_ram_zero(&s, 0xffffffffffffe000ULL, 2);
-	ASSERT_EQ(8 + PCMIG_RAM_PAGE_LEN + 8 + PCMIG_RAM_ZERO_LEN, s.n);
+	ASSERT_EQ(8 + PCMIG_RAM_PAGE_LEN + 8 + PCMIG_RAM_RUN_LEN, s.n);
 	EXPECT_EQ(0, memcmp(s.b, "\x04\x02\0\0\0\0\x10\x08", 8));
 	EXPECT_EQ(0, memcmp(s.b + 8, page_want, 8));
 	sb_ram_pattern(b, 0x123456000ULL);
@@ -3617,7 +3992,7 @@ TEST(valid_ram_stream)
 	ACT_IS(&fd, 16, PCMIG_RX_EOS, 0);
 	EXPECT_EQ(PCMIG_RAM_LAYOUT_MAX - 254 * 16, fd.acts[0].len);
 	EXPECT_EQ(PCMIG_RAM_PAGE_LEN, fd.acts[2].len);
-	EXPECT_EQ(PCMIG_RAM_ZERO_LEN, fd.acts[1].len);
+	EXPECT_EQ(PCMIG_RAM_RUN_LEN, fd.acts[1].len);
 	EXPECT_TRUE(fd.rx.ram_layout);
 	ASSERT_EQ(2, fd.nranges);
 	for (i = 0; i < 2; i++) {
@@ -3997,13 +4372,11 @@ TEST(ram_page_before_layout)
 
 TEST(ram_page_unaligned)
 {
-	static const u64 gpas[] = {
-		1, 8, 0x800, 0xfff, 0x1001, 0x100000 - 8, U64_MAX, TOP + 8,
-	};
+	const u64 *gpas = bad_gpas;
 	struct sb s;
 	size_t i;
 
-	for (i = 0; i < sizeof(gpas) / sizeof(gpas[0]); i++) {
+	for (i = 0; i < sizeof(bad_gpas) / sizeof(bad_gpas[0]); i++) {
 		ram_prefix(&s, 0);
 		sb_ram_page(&s, gpas[i], NULL);
 		RAM_BAD(&s, 0, 1, -EPROTO, R_ALIGN);
@@ -4027,20 +4400,11 @@ TEST(ram_page_unaligned)
 
 TEST(ram_zero_bad_run)
 {
-	static const struct {
-		u64 gpa;
-		u32 pages;
-	} bad[] = {
-		{ 0, 0 }, { 0x1000, 0 }, { TOP, 0 },
-		/* Past 2^64 - 1: wrapping, or ending at 2^64. */
-		{ TOP, 2 }, { TOP, 1 }, { TOP - PG, 2 },
-		{ TOP, UINT32_MAX },
-		{ 0xfffff00000001000ULL, UINT32_MAX },
-	};
+	const struct run *bad = bad_runs;
 	struct sb s;
 	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < sizeof(bad_runs) / sizeof(bad_runs[0]); i++) {
 		ram_prefix(&s, 0);
 		sb_ram_page(&s, 0, NULL);
 		sb_ram_zero(&s, bad[i].gpa, bad[i].pages);
@@ -4053,65 +4417,350 @@ TEST(ram_zero_bad_run)
 	}
 }
 
-/* S1: RAM is compatible state and its postcopy is not implemented. */
+/*
+ * S1, S6: RAM after the destination started needs postcopy-ram, and then
+ * comes as pages and zero runs only: never a layout.  Without
+ * postcopy-ram, and for a layout always, the refusal comes before the
+ * frame's own fields are looked at; with it, pages and runs are checked
+ * as before the start.
+ */
+static const struct script postcopy_scripts[] = {
+	FWD_OK("pages and runs after the start", CAP_RAM,
+	       ST_LAYOUT, ST_PAGE(0), ST_STOP, ST_POST, ST_PAGE(0x1000),
+	       ST_ZERO(0x2000, 0x9e), ST_PAGE(0x1000),
+	       ST_ZERO(0x100000, 0x100)),
+	FWD_OK("pages and runs after the start, both capabilities",
+	       CAPS_BOTH,
+	       ST_LAYOUT, ST_STOP, ST_PAGE(0), ST_POST, ST_ZERO(0, 1),
+	       ST_PAGE(0x100000)),
+	FWD_OK("layout while stopped, every page in postcopy", CAP_RAM,
+	       ST_STOP, ST_LAYOUT, ST_POST, ST_ZERO(0, 0xa0),
+	       ST_PAGE(0x100000), ST_ZERO(0x101000, 0xff)),
+	FWD_OK("the limits, in postcopy", CAP_RAM,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_ZERO(0, UINT32_MAX),
+	       ST_ZERO(TOP - PG, 1), ST_PAGE(TOP - PG)),
+	/* Without postcopy-ram, whatever the frame. */
+	FWD_NO("page, postcopy-bitmaps only", CAP_BM, -EPROTO, R_POST,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_PAGE(0x1000)),
+	FWD_NO("zero run, postcopy-bitmaps only", CAP_BM, -EPROTO, R_POST,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_ZERO(0x1000, 1)),
+	FWD_NO("unaligned page, postcopy-bitmaps only", CAP_BM, -EPROTO,
+	       R_POST,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_PAGE(0x1001)),
+	FWD_NO("empty run, postcopy-bitmaps only", CAP_BM, -EPROTO, R_POST,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_ZERO(0x1000, 0)),
+	FWD_NO("page and no layout, postcopy-bitmaps only", CAP_BM, -EPROTO,
+	       R_POST,
+	       ST_STOP, ST_POST, ST_PAGE(0)),
+	/* The layout, never. */
+	FWD_NO("layout in postcopy", CAP_RAM, -EPROTO, R_POST,
+	       ST_STOP, ST_POST, ST_LAYOUT),
+	FWD_NO("layout in postcopy, both capabilities", CAPS_BOTH, -EPROTO,
+	       R_POST,
+	       ST_STOP, ST_POST, ST_LAYOUT),
+	FWD_NO("layout in postcopy, postcopy-bitmaps only", CAP_BM, -EPROTO,
+	       R_POST,
+	       ST_STOP, ST_POST, ST_LAYOUT),
+	FWD_NO("second layout in postcopy", CAP_RAM, -EPROTO, R_POST,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_LAYOUT),
+	/* With postcopy-ram, the checks of any page or run. */
+	FWD_NO("page before the layout, in postcopy", CAP_RAM, -EPROTO,
+	       R_EARLY,
+	       ST_STOP, ST_POST, ST_PAGE(0)),
+	FWD_NO("run before the layout, in postcopy", CAP_RAM, -EPROTO,
+	       R_EARLY,
+	       ST_STOP, ST_POST, ST_ZERO(0, 1)),
+	FWD_NO("unaligned page, in postcopy", CAP_RAM, -EPROTO, R_ALIGN,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_PAGE(0x800)),
+	FWD_NO("unaligned run, in postcopy", CAPS_BOTH, -EPROTO, R_ALIGN,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_ZERO(0x1001, 1)),
+	FWD_NO("empty run, in postcopy", CAP_RAM, -EPROTO, R_RUN,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_ZERO(0x1000, 0)),
+	FWD_NO("run to 2^64, in postcopy", CAP_RAM, -EPROTO, R_RUN,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_ZERO(TOP, 1)),
+};
+
 TEST(ram_in_postcopy)
 {
-	static const u32 caps[] = { CAP_RAM, CAP_BM, PCMIG_CAPS_POSTCOPY };
-	struct sb s;
+	RUN_SCRIPTS(postcopy_scripts);
+}
+
+/*
+ * RAM_DISCARD: only while stopped, only with postcopy-ram (checked in
+ * that order, before anything else), after the layout, page-aligned, 1
+ * or more pages not past 2^64 - 1.
+ */
+static const struct script discard_scripts[] = {
+	FWD_OK("discarded while stopped, sent again in postcopy", CAP_RAM,
+	       ST_LAYOUT, ST_PAGE(0x1000), ST_ZERO(0x2000, 2), ST_STOP,
+	       ST_DISCARD(0x1000, 3), ST_DISCARD(0x100000, 0x100), ST_POST,
+	       ST_PAGE(0x2000), ST_ZERO(0x1000, 1), ST_ZERO(0x3000, 1),
+	       ST_ZERO(0x100000, 0x100)),
+	FWD_OK("discard, both capabilities", CAPS_BOTH,
+	       ST_LAYOUT, ST_STOP, ST_DISCARD(0, 0xa0), ST_POST,
+	       ST_ZERO(0, 0xa0)),
+	FWD_OK("layout while stopped, then discards", CAP_RAM,
+	       ST_STOP, ST_LAYOUT, ST_DISCARD(0x100000, 1),
+	       ST_DISCARD(0x100000, 1), ST_POST, ST_PAGE(0x100000)),
+	FWD_OK("the longest runs, up to the top page", CAP_RAM,
+	       ST_LAYOUT, ST_STOP, ST_DISCARD(0, UINT32_MAX),
+	       ST_DISCARD(TOP - PG, 1),
+	       ST_DISCARD(TOP - (u64)UINT32_MAX * PG, UINT32_MAX), ST_POST),
+	FWD_OK("a discarded page sent again while stopped", CAP_RAM,
+	       ST_LAYOUT, ST_STOP, ST_DISCARD(0x1000, 1), ST_PAGE(0x1000),
+	       ST_POST),
+	/*
+	 * The checker keeps no list of discarded pages: whether each came
+	 * again before CTL_EOS is the destination's to check.
+	 */
+	FWD_OK("discarded, never sent again", CAP_RAM,
+	       ST_LAYOUT, ST_STOP, ST_DISCARD(0x1000, 1)),
+	/* Not in precopy. */
+	FWD_NO("in precopy", CAP_RAM, -EPROTO, R_DWHEN,
+	       ST_LAYOUT, ST_DISCARD(0x1000, 1)),
+	FWD_NO("in precopy, both capabilities", CAPS_BOTH, -EPROTO, R_DWHEN,
+	       ST_LAYOUT, ST_PAGE(0), ST_DISCARD(0, 1)),
+	FWD_NO("in precopy, before the layout", CAP_RAM, -EPROTO, R_DWHEN,
+	       ST_DISCARD(0, 1)),
+	FWD_NO("in precopy, bad run", CAP_RAM, -EPROTO, R_DWHEN,
+	       ST_LAYOUT, ST_DISCARD(1, 0)),
+	/* Not without postcopy-ram. */
+	FWD_NO("stopped, no capability", 0, -EPROTO, R_DWHEN,
+	       ST_LAYOUT, ST_STOP, ST_DISCARD(0x1000, 1)),
+	FWD_NO("stopped, postcopy-bitmaps only", CAP_BM, -EPROTO, R_DWHEN,
+	       ST_LAYOUT, ST_STOP, ST_DISCARD(0x1000, 1)),
+	FWD_NO("stopped, no capability, bad run", 0, -EPROTO, R_DWHEN,
+	       ST_LAYOUT, ST_STOP, ST_DISCARD(1, 0)),
+	/* Not after the start. */
+	FWD_NO("in postcopy", CAP_RAM, -EPROTO, R_DPOST,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_DISCARD(0x1000, 1)),
+	FWD_NO("in postcopy, both capabilities", CAPS_BOTH, -EPROTO, R_DPOST,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_DISCARD(0x1000, 1)),
+	FWD_NO("in postcopy, postcopy-bitmaps only", CAP_BM, -EPROTO,
+	       R_DPOST,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_DISCARD(0x1000, 1)),
+	FWD_NO("in postcopy, bad run", CAP_RAM, -EPROTO, R_DPOST,
+	       ST_LAYOUT, ST_STOP, ST_POST, ST_DISCARD(1, 0)),
+	FWD_NO("in postcopy, before the layout", CAP_RAM, -EPROTO, R_DPOST,
+	       ST_STOP, ST_POST, ST_DISCARD(0, 1)),
+	/* While stopped with postcopy-ram: as a zero run. */
+	FWD_NO("before the layout", CAP_RAM, -EPROTO, R_EARLY,
+	       ST_STOP, ST_DISCARD(0, 1)),
+	FWD_NO("before the layout, bad run", CAP_RAM, -EPROTO, R_EARLY,
+	       ST_STOP, ST_DISCARD(1, 0)),
+	FWD_NO("unaligned and empty", CAP_RAM, -EPROTO, R_ALIGN,
+	       ST_LAYOUT, ST_STOP, ST_DISCARD(0x1001, 0)),
+};
+
+TEST(ram_discard_rules)
+{
+	RUN_SCRIPTS(discard_scripts);
+}
+
+TEST(ram_discard_bad_fields)
+{
+	static const struct script unaligned[] = {
+		FWD_NO("unaligned discard", CAP_RAM, -EPROTO, R_ALIGN,
+		       ST_LAYOUT, ST_STOP, ST_DISCARD(0, 1)),
+		FWD_NO("unaligned discard, both capabilities", CAPS_BOTH,
+		       -EPROTO, R_ALIGN,
+		       ST_STOP, ST_LAYOUT, ST_DISCARD(0, 1)),
+	};
+	static const struct script bad_run[] = {
+		FWD_NO("bad discard run", CAP_RAM, -EPROTO, R_DRUN,
+		       ST_LAYOUT, ST_STOP, ST_DISCARD(0, 1)),
+		FWD_NO("bad discard run after a page", CAPS_BOTH, -EPROTO,
+		       R_DRUN,
+		       ST_LAYOUT, ST_STOP, ST_PAGE(0), ST_DISCARD(0, 1)),
+	};
+	struct run gpas[sizeof(bad_gpas) / sizeof(bad_gpas[0])];
 	size_t i;
-	int k;
 
-	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		for (k = 0; k < 6; k++) {
-			ram_prefix(&s, caps[i]);
-			sb_ram_page(&s, 0, NULL);
-			sb_phase(&s, PCMIG_PHASE_STOPPED);
-			sb_begin(&s, 0);
-			sb_end(&s);
-			sb_phase(&s, PCMIG_PHASE_POSTCOPY);
-			switch (k) {
-			case 0:
-				sb_ram_page(&s, 0x1000, NULL);
-				break;
-			case 1:
-				sb_ram_zero(&s, 0x1000, 1);
-				break;
-			case 2:
-				sb_ram_layout(&s, pc_ranges, 2);
-				break;
-			/* Checked before anything else. */
-			case 3:
-				sb_ram_page(&s, 0x1001, NULL);
-				break;
-			case 4:
-				sb_ram_zero(&s, 0x1000, 0);
-				break;
-			default:
-				sb_ram_layout1(&s, 0, 0);
-				break;
-			}
-			RAM_BAD(&s, caps[i], 6, -EPROTO, R_POST);
-		}
-
-		/* No RAM before the switch: a layout after it is refused. */
-		sb_init(&s);
-		sb_fwd(&s, caps[i]);
-		sb_phase(&s, PCMIG_PHASE_STOPPED);
-		sb_begin(&s, 0);
-		sb_end(&s);
-		sb_phase(&s, PCMIG_PHASE_POSTCOPY);
-		sb_ram_layout(&s, pc_ranges, 2);
-		RAM_BAD(&s, caps[i], 4, -EPROTO, R_POST);
-
-		sb_init(&s);
-		sb_fwd(&s, caps[i]);
-		sb_phase(&s, PCMIG_PHASE_STOPPED);
-		sb_begin(&s, 0);
-		sb_end(&s);
-		sb_phase(&s, PCMIG_PHASE_POSTCOPY);
-		sb_ram_page(&s, 0, NULL);
-		RAM_BAD(&s, caps[i], 4, -EPROTO, R_POST);
+	for (i = 0; i < sizeof(gpas) / sizeof(gpas[0]); i++) {
+		gpas[i].gpa = bad_gpas[i];
+		gpas[i].pages = 1;
 	}
+	for (i = 0; i < 2; i++) {
+		run_variants(_metadata, &unaligned[i], gpas,
+			     sizeof(gpas) / sizeof(gpas[0]));
+		run_variants(_metadata, &bad_run[i], bad_runs,
+			     sizeof(bad_runs) / sizeof(bad_runs[0]));
+	}
+}
+
+/*
+ * Postcopy as the source sends it: precopy passes, then while stopped the
+ * pages still dirty are discarded rather than sent, the destination
+ * starts, and they come again in postcopy (requested ones first, then
+ * the background stream).  The model ends as the source's memory, but
+ * for the one page not sent again, which is missing, never stale.
+ */
+TEST(valid_ram_postcopy)
+{
+	u8 page[PCMIG_RAM_PAGE_SIZE];
+	struct feed fd;
+	struct sb s;
+
+	memset(page, 0x22, sizeof(page));
+	ram_prefix(&s, CAP_RAM);
+	sb_ram_zero(&s, 0, 1);
+	sb_ram_page(&s, 0x1000, NULL);
+	sb_ram_page(&s, 0x2000, NULL);
+	sb_ram_zero(&s, 0x3000, 0x9d);
+	sb_ram_zero(&s, 0x100000, 0x100);
+	sb_phase(&s, PCMIG_PHASE_STOPPED);
+	sb_devstate(&s, (const u8 *)"state", 5, 5);
+	/* Dirtied since they were sent: 0x1000, 0x2000, 0x100000-0x103fff. */
+	sb_ram_discard(&s, 0x1000, 2);
+	sb_ram_discard(&s, 0x100000, 4);
+	sb_phase(&s, PCMIG_PHASE_POSTCOPY);
+	sb_ram_page(&s, 0x101000, page);	/* requested */
+	sb_ram_page(&s, 0x1000, page);
+	sb_ram_zero(&s, 0x2000, 1);
+	sb_ram_page(&s, 0x100000, NULL);
+	sb_ram_zero(&s, 0x102000, 1);
+	sb_eos(&s);
+	FEED_OK(&fd, &s, false, CAP_RAM);
+	ASSERT_EQ(19, fd.nacts);
+	ACT_IS(&fd, 10, PCMIG_RX_RAM_DISCARD, 0x1000);
+	ACT_IS(&fd, 11, PCMIG_RX_RAM_DISCARD, 0x100000);
+	ACT_IS(&fd, 12, PCMIG_RX_PHASE, PCMIG_PHASE_POSTCOPY);
+	ACT_IS(&fd, 13, PCMIG_RX_RAM_PAGE, 0x101000);
+	ACT_IS(&fd, 15, PCMIG_RX_RAM_ZERO, 0x2000);
+	ACT_IS(&fd, 18, PCMIG_RX_EOS, 0);
+	EXPECT_EQ(PCMIG_RAM_RUN_LEN, fd.acts[10].len);
+	EXPECT_EQ(2, fd.ram_discards);
+	EXPECT_EQ(6, fd.ram_discard_pages);
+	EXPECT_EQ(2, fd.ram_stopped);
+	EXPECT_EQ(5, fd.ram_postcopy);
+	EXPECT_EQ(0, fd.ram_outside);
+	EXPECT_TRUE(ram_zeroed(&fd, 0, 1));
+	EXPECT_TRUE(ram_page_is(&fd, 0x1000, page));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x2000, 1));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x3000, 0x9d));
+	EXPECT_TRUE(ram_page_is(&fd, 0x100000, NULL));
+	EXPECT_TRUE(ram_page_is(&fd, 0x101000, page));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x102000, 1));
+	EXPECT_TRUE(ram_missing(&fd, 0x103000, 1));
+	EXPECT_TRUE(ram_zeroed(&fd, 0x104000, 0xfc));
+	feed_free(&fd);
+	sb_free(&s);
+}
+
+/*
+ * Rule S5 on the return path: RET_PAGE_REQ only with postcopy-ram (checked
+ * first), after RET_LAYOUT_OK, then 1..64 pages from a page-aligned
+ * address, not past 2^64 - 1.  The checker does not know the layout's
+ * ranges (the source judges whether the pages exist and ignores requests
+ * for pages it already sent), and does not tie requests to the phases.
+ */
+#define ST_ACK_STOP	ST_ACK(PCMIG_PHASE_STOPPED)
+#define ST_ACK_POST	ST_ACK(PCMIG_PHASE_POSTCOPY)
+#define REQ_MAX		PCMIG_RAM_REQ_MAX
+#define RP_TWICE	"return path accepts the RAM layout twice"
+#define RP_ENDED	"frame after end of stream"
+
+static const struct script req_scripts[] = {
+	RP_OK("requests in postcopy", CAP_RAM,
+	      ST_LAYOUT_OK, ST_ACK_STOP, ST_ACK_POST, ST_REQ(0x1000, 1),
+	      ST_REQ(0, REQ_MAX), ST_REQ(0x1000, 1), ST_REQ(TOP - PG, 1),
+	      ST_REQ(TOP - REQ_MAX * PG, REQ_MAX),
+	      ST_REQ(0x40000000000ULL, 3)),
+	RP_OK("requests, both capabilities", CAPS_BOTH,
+	      ST_ACK_STOP, ST_LAYOUT_OK, ST_ACK_POST, ST_REQ(0x100000, 2)),
+	RP_OK("requests before the postcopy acknowledgement", CAP_RAM,
+	      ST_LAYOUT_OK, ST_REQ(0x1000, 1), ST_ACK_STOP,
+	      ST_REQ(0x2000, 1), ST_ACK_POST),
+	RP_OK("layout ok, no request", CAP_RAM,
+	      ST_LAYOUT_OK, ST_ACK_STOP),
+	/* Without postcopy-ram, whatever the request. */
+	RP_NO("no capability", 0, -EPROTO, Q_CAP,
+	      ST_LAYOUT_OK, ST_ACK_STOP, ST_REQ(0x1000, 1)),
+	RP_NO("postcopy-bitmaps only", CAP_BM, -EPROTO, Q_CAP,
+	      ST_LAYOUT_OK, ST_ACK_STOP, ST_ACK_POST, ST_REQ(0x1000, 1)),
+	RP_NO("no capability, no layout ok", 0, -EPROTO, Q_CAP,
+	      ST_REQ(0x1000, 1)),
+	RP_NO("no capability, bad request", 0, -EPROTO, Q_CAP,
+	      ST_LAYOUT_OK, ST_REQ(1, 0)),
+	/* Not before the layout was accepted. */
+	RP_NO("before layout ok", CAP_RAM, -EPROTO, Q_EARLY,
+	      ST_ACK_STOP, ST_ACK_POST, ST_REQ(0x1000, 1)),
+	RP_NO("as the first frame", CAPS_BOTH, -EPROTO, Q_EARLY,
+	      ST_REQ(0, 1)),
+	RP_NO("before layout ok, bad request", CAP_RAM, -EPROTO, Q_EARLY,
+	      ST_REQ(1, 0)),
+	/* The request's fields. */
+	RP_NO("unaligned", CAP_RAM, -EPROTO, Q_BAD,
+	      ST_LAYOUT_OK, ST_ACK_STOP, ST_ACK_POST, ST_REQ(0x800, 1)),
+	RP_NO("0 pages", CAP_RAM, -EPROTO, Q_BAD,
+	      ST_LAYOUT_OK, ST_ACK_STOP, ST_ACK_POST, ST_REQ(0x1000, 0)),
+	RP_NO("65 pages", CAP_RAM, -EPROTO, Q_BAD,
+	      ST_LAYOUT_OK, ST_ACK_STOP, ST_ACK_POST,
+	      ST_REQ(0, REQ_MAX + 1)),
+	RP_NO("past 2^64 - 1", CAPS_BOTH, -EPROTO, Q_BAD,
+	      ST_LAYOUT_OK, ST_ACK_STOP, ST_ACK_POST,
+	      ST_REQ(TOP - (REQ_MAX - 2) * PG, REQ_MAX)),
+	RP_NO("wrong length", CAP_RAM, -EMSGSIZE, R_LEN,
+	      ST_LAYOUT_OK, ST_ACK_STOP, ST_ACK_POST, ST_REQ_LEN(8)),
+	/* LAYOUT_OK once; nothing after the end. */
+	RP_NO("layout ok twice", CAP_RAM, -EPROTO, RP_TWICE,
+	      ST_LAYOUT_OK, ST_ACK_STOP, ST_LAYOUT_OK),
+	RP_NO("request after COMPLETE", CAP_RAM, -EPROTO, RP_ENDED,
+	      ST_LAYOUT_OK, ST_COMPLETE, ST_REQ(0x1000, 1)),
+};
+
+TEST(rp_page_req_rules)
+{
+	RUN_SCRIPTS(req_scripts);
+}
+
+TEST(rp_page_req_fields)
+{
+	static const struct script ok =
+		RP_OK("request", CAP_RAM,
+		      ST_LAYOUT_OK, ST_ACK_STOP, ST_ACK_POST, ST_REQ(0, 1));
+	static const struct script bad =
+		RP_NO("bad request", CAP_RAM, -EPROTO, Q_BAD,
+		      ST_LAYOUT_OK, ST_ACK_STOP, ST_ACK_POST, ST_REQ(0, 1));
+	static const struct script len =
+		RP_NO("request of a wrong length", CAPS_BOTH, -EMSGSIZE,
+		      R_LEN,
+		      ST_LAYOUT_OK, ST_ACK_STOP, ST_REQ_LEN(0));
+	static const struct run more_bad[] = {
+		{ 0, REQ_MAX + 1 }, { 0x1000, 0x100 }, { 0, UINT32_MAX },
+		{ TOP - (REQ_MAX - 1) * PG, REQ_MAX }, { TOP - PG, 2 },
+	};
+	/* The page count is the length field here: all but 12. */
+	static const struct run lens[] = {
+		{ 0, 0 }, { 0, 4 }, { 0, 8 }, { 0, 11 }, { 0, 13 }, { 0, 16 },
+		{ 0, PCMIG_RAM_PAGE_LEN },
+	};
+	struct run v[REQ_MAX];
+	size_t i;
+
+	/* Every size from 1 to 64 pages, up to the top page. */
+	for (i = 0; i < REQ_MAX; i++) {
+		v[i].gpa = TOP - (i + 1) * PG;
+		v[i].pages = i + 1;
+	}
+	run_variants(_metadata, &ok, v, REQ_MAX);
+	for (i = 0; i < REQ_MAX; i++)
+		v[i].gpa = i * 0x10000000ULL;
+	run_variants(_metadata, &ok, v, REQ_MAX);
+
+	/* Unaligned, with 1 page and with 0. */
+	for (i = 0; i < sizeof(bad_gpas) / sizeof(bad_gpas[0]); i++) {
+		v[2 * i].gpa = bad_gpas[i];
+		v[2 * i].pages = 1;
+		v[2 * i + 1].gpa = bad_gpas[i];
+		v[2 * i + 1].pages = 0;
+	}
+	run_variants(_metadata, &bad, v, 2 * i);
+	run_variants(_metadata, &bad, bad_runs,
+		     sizeof(bad_runs) / sizeof(bad_runs[0]));
+	run_variants(_metadata, &bad, more_bad,
+		     sizeof(more_bad) / sizeof(more_bad[0]));
+	run_variants(_metadata, &len, lens, sizeof(lens) / sizeof(lens[0]));
 }
 
 /* Wrong lengths are refused at the header, before the payload is read. */
@@ -4128,6 +4777,9 @@ TEST(ram_frame_lengths)
 		{ PCMIG_RAM_ZERO, 0 }, { PCMIG_RAM_ZERO, 8 },
 		{ PCMIG_RAM_ZERO, 11 }, { PCMIG_RAM_ZERO, 13 },
 		{ PCMIG_RAM_ZERO, 16 }, { PCMIG_RAM_ZERO, 4104 },
+		{ PCMIG_RAM_DISCARD, 0 }, { PCMIG_RAM_DISCARD, 8 },
+		{ PCMIG_RAM_DISCARD, 11 }, { PCMIG_RAM_DISCARD, 13 },
+		{ PCMIG_RAM_DISCARD, 4104 },
 		{ PCMIG_RAM_LAYOUT, 0 }, { PCMIG_RAM_LAYOUT, 4 },
 		{ PCMIG_RAM_LAYOUT, 19 }, { PCMIG_RAM_LAYOUT, 4101 },
 		{ PCMIG_RAM_LAYOUT, 4 + 257 * 16 },
@@ -4170,14 +4822,14 @@ TEST(ram_frame_lengths)
 TEST(ram_unknown_type)
 {
 	static u8 zeroes[PCMIG_RAM_PAGE_LEN];
-	static const u8 types[] = { 0, 4, 5, 0x80, 0xff };
+	static const u8 types[] = { 0, 5, 6, 0x80, 0xff };
 	struct sb s;
 	size_t i;
 
 	for (i = 0; i < sizeof(types); i++) {
 		ram_prefix(&s, 0);
 		sb_frame(&s, PCMIG_SEC_RAM, types[i], zeroes,
-			 PCMIG_RAM_ZERO_LEN);
+			 PCMIG_RAM_RUN_LEN);
 		RAM_BAD(&s, 0, 1, -EPROTO, "unknown RAM frame type");
 
 		sb_init(&s);
