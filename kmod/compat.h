@@ -28,4 +28,12 @@ static inline struct nlattr **pcmig_dump_attrs(struct netlink_callback *cb)
 #endif
 }
 
+/* Unmap the pages of [start, start + size), all inside @vma. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define pcmig_zap(vma, start, size) \
+	zap_page_range_single(vma, start, size, NULL)
+#else
+#define pcmig_zap(vma, start, size) zap_page_range(vma, start, size)
+#endif
+
 #endif /* _PCMIG_COMPAT_H */

@@ -21,6 +21,7 @@ struct dest_ctx {
 	struct pcmig_rx rx;
 	u8 *payload;		/* PCMIG_WIRE_FRAME_MAX + 1 bytes */
 	const char *why;	/* protocol error, if any */
+	bool local;		/* @why is about this host, not the stream */
 	char reason[PCMIG_REASON_MAX];
 };
 
@@ -90,6 +91,10 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 		} else {
 			/* Postcopy: the VM runs from here, then we ACK. */
 			if (pcmig_vm_attached(&s->vm)) {
+				err = (s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)) ?
+				      pcmig_pc_dest_start(s, &c->why) : 0;
+				if (err)
+					return err;
 				err = await_resume(c);
 				if (err)
 					return err;
@@ -114,15 +119,19 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 	case PCMIG_RX_RAM_LAYOUT:
 	case PCMIG_RX_RAM_PAGE:
 	case PCMIG_RX_RAM_ZERO:
+	case PCMIG_RX_RAM_DISCARD:
 		return pcmig_ram_apply(s, act, arg, c->payload, &c->why);
 	case PCMIG_RX_EOS:
 		if (pcmig_vm_attached(&s->vm) && !c->rx.ram_layout) {
 			c->why = "stream ended without RAM for the attached VM";
 			return -EPROTO;
 		}
-		if (pcmig_vm_attached(&s->vm))
-			return pcmig_ram_complete(s, &c->why);
-		return 0;
+		if (!pcmig_vm_attached(&s->vm))
+			return 0;
+		err = pcmig_ram_complete(s, &c->why);
+		if (!err)
+			pcmig_pc_dest_stop(s, false);
+		return err;
 	case PCMIG_RX_CANCELLED:
 		c->payload[f->length] = '\0';
 		snprintf(c->reason, sizeof(c->reason), "%s", c->payload);
@@ -157,7 +166,13 @@ static void dest_fail(struct dest_ctx *c, int err)
 	struct pcmig_session *s = c->s;
 	char note[96];
 
+	/* Threads waiting for pages that will not come get an error now. */
+	pcmig_pc_dest_stop(s, true);
 	settle_bitmaps(c, note, sizeof(note));
+	if (!c->why && !pcmig_session_aborted(s) && READ_ONCE(s->pc.fault_why)) {
+		c->why = s->pc.fault_why;
+		c->local = true;
+	}
 	if (err == -ECANCELED) {
 		pcmig_session_end(s, PCMIG_PHASE_CANCELLED, "source: %s%s",
 				  c->reason, note);
@@ -176,8 +191,8 @@ static void dest_fail(struct dest_ctx *c, int err)
 	if (c->why) {
 		pcmig_send_last_word(s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL,
 				     c->why);
-		pcmig_session_end(s, PCMIG_PHASE_FAILED, "bad stream: %s%s",
-				  c->why, note);
+		pcmig_session_end(s, PCMIG_PHASE_FAILED, "%s%s%s",
+				  c->local ? "" : "bad stream: ", c->why, note);
 		return;
 	}
 	pcmig_session_end(s, PCMIG_PHASE_FAILED, "stream: %s%s",
@@ -220,6 +235,13 @@ static int dest_run(struct dest_ctx *c)
 			err = apply(c, &f, act, arg);
 		if (err)
 			return err;
+		if (READ_ONCE(s->pc.fault_why))
+			return -ESHUTDOWN;
+		if (pcmig_vm_attached(&s->vm) && pcmig_vm_vmm_gone(&s->vm)) {
+			c->why = "the destination VMM exited";
+			c->local = true;
+			return -ESRCH;
+		}
 		pcmig_session_progress(s, false);
 		if (act != PCMIG_RX_EOS)
 			continue;

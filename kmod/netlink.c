@@ -174,7 +174,10 @@ static int put_stats(struct sk_buff *skb, struct pcmig_session *s)
 	      nla_put_u64_64bit(skb, PCMIG_STAT_DIRTY_RATE,
 				READ_ONCE(st->dirty_rate), PCMIG_STAT_PAD) ||
 	      nla_put_u32(skb, PCMIG_STAT_NOT_CONVERGING,
-			  READ_ONCE(st->not_converging))))) {
+			  READ_ONCE(st->not_converging)))) ||
+	    (pcmig_vm_attached(&s->vm) &&
+	     (s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)) &&
+	     pcmig_pc_fill_stats(s, skb))) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}

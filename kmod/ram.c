@@ -6,10 +6,13 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "postcopy.h"
 #include "ram.h"
 #include "session.h"
 #include "stream.h"
 
+/* Pages of the bandwidth probe (pcmig_ram_probe()): 1 MiB. */
+#define PCMIG_RAM_PROBE_PAGES	256
 /* Pages between two looks at cancel and (ring mode) at KVM's log. */
 #define PCMIG_RAM_BATCH		256
 
@@ -110,8 +113,12 @@ static int flush_zeroes(struct pcmig_session *s, struct zero_run *z)
 	return pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, buf, len);
 }
 
+/*
+ * One page: zero pages extend the run @z.  @urgent: requested in postcopy,
+ * so not paced (rule S4) and not held back in a run.
+ */
 static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
-		     u64 page, struct zero_run *z)
+		     u64 page, struct zero_run *z, bool urgent)
 {
 	u64 gpa = sl->gpa + (page << PAGE_SHIFT);
 	u8 *data = s->ram.frame + 8;
@@ -131,19 +138,23 @@ static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 		err = flush_zeroes(s, z);
 		z->gpa = gpa;
 		z->pages = 1;
-		return err;
+		return err ?: urgent ? flush_zeroes(s, z) : 0;
 	}
 	err = flush_zeroes(s, z);
 	if (err)
 		return err;
 	pcmig_wire_put_ram_page_gpa(s->ram.frame, gpa);
 	s->stats.pages_sent++;
+	if (urgent)
+		return pcmig_send_frame_urgent(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE,
+					       s->ram.frame,
+					       PCMIG_RAM_PAGE_LEN);
 	return pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE, s->ram.frame,
 				PCMIG_RAM_PAGE_LEN);
 }
 
-/* One pass: every page dirty now, each sent once. */
-int pcmig_ram_save(struct pcmig_session *s)
+/* Up to @max of the pages dirty now, each sent once. */
+static int ram_pass(struct pcmig_session *s, u64 max)
 {
 	struct pcmig_vm *vm = &s->vm;
 	u64 before = s->stats.pages_sent + s->stats.zero_pages;
@@ -162,9 +173,11 @@ int pcmig_ram_save(struct pcmig_session *s)
 		struct pcmig_vm_slot *sl = &vm->slots[i];
 
 		for_each_set_bit(page, sl->dirty, sl->npages) {
+			if (n == max)
+				break;
 			__clear_bit(page, sl->dirty);
 			vm->dirty--;
-			err = send_page(s, sl, page, &z);
+			err = send_page(s, sl, page, &z, false);
 			if (err)
 				break;
 			if (++n % PCMIG_RAM_BATCH)
@@ -185,7 +198,7 @@ int pcmig_ram_save(struct pcmig_session *s)
 	}
 	if (!err)
 		err = s->ram.err;
-	if (err)
+	if (err || n == max)
 		return err;
 	harvest(s);
 	/* Dirtied during the pass at least as many pages as it sent. */
@@ -193,6 +206,159 @@ int pcmig_ram_save(struct pcmig_session *s)
 		   vm->dirty >= s->stats.pages_sent + s->stats.zero_pages -
 				before);
 	return s->ram.err;
+}
+
+/* One pass: every page dirty now, each sent once. */
+int pcmig_ram_save(struct pcmig_session *s)
+{
+	return ram_pass(s, U64_MAX);
+}
+
+/*
+ * The start of a pass, only to measure the bandwidth: rule S2 needs it to
+ * judge the stopped phase, and postcopy requested at once should not wait
+ * for a whole pass to learn it.
+ */
+int pcmig_ram_probe(struct pcmig_session *s)
+{
+	return ram_pass(s, PCMIG_RAM_PROBE_PAGES);
+}
+
+/*
+ * Stopped phase, RAM postcopy: no page now.  The pages still dirty are
+ * named to the destination, which drops its stale copies of them.
+ */
+int pcmig_ram_discard(struct pcmig_session *s)
+{
+	struct pcmig_vm *vm = &s->vm;
+	u8 buf[PCMIG_RAM_RUN_LEN];
+	unsigned long page, next;
+	u32 i, n;
+	int err;
+
+	if (!s->ram.started) {
+		err = ram_start(s);
+		if (err)
+			return err;
+	}
+	harvest(s);
+	if (s->ram.err)
+		return s->ram.err;
+	for (i = 0; i < vm->nr_slots; i++) {
+		struct pcmig_vm_slot *sl = &vm->slots[i];
+
+		for (page = 0; page < sl->npages; page = next) {
+			page = find_next_bit(sl->dirty, sl->npages, page);
+			if (page >= sl->npages)
+				break;
+			next = find_next_zero_bit(sl->dirty, sl->npages, page);
+			n = min_t(unsigned long, next - page, U32_MAX);
+			next = page + n;
+			pcmig_wire_put_ram_run(buf, sl->gpa + (page << PAGE_SHIFT),
+					       n);
+			err = pcmig_send_frame(s, PCMIG_SEC_RAM,
+					       PCMIG_RAM_DISCARD, buf,
+					       sizeof(buf));
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* Pages sent after a requested one, while they are dirty: the guest
+ * often touches its neighbours next.
+ */
+#define PCMIG_PC_NEIGHBOURS	7
+/* Background pages between two looks at the request queue. */
+#define PCMIG_PC_BATCH		8
+
+/* Requested pages first (rule S5): those already sent are skipped. */
+static int serve_requests(struct pcmig_session *s, struct zero_run *z)
+{
+	struct pcmig_vm *vm = &s->vm;
+	struct pcmig_pc_req r;
+	struct pcmig_vm_slot *sl;
+	u64 first, page, end;
+	u32 asked;
+	int err;
+
+	while (pcmig_pc_pop(s, &r)) {
+		sl = pcmig_vm_find(vm, r.gpa, &first);
+		if (!sl)
+			continue;	/* checked by the reader */
+		end = min_t(u64, first + r.pages + PCMIG_PC_NEIGHBOURS,
+			    sl->npages);
+		for (page = first, asked = 0; page < end; page++) {
+			bool wanted = page - first < r.pages;
+
+			if (!__test_and_clear_bit(page, sl->dirty)) {
+				if (wanted)
+					continue;
+				break;	/* neighbours end at a sent page */
+			}
+			vm->dirty--;
+			err = send_page(s, sl, page, z, true);
+			if (err)
+				return err;
+			if (wanted) {
+				asked++;
+				s->stats.pc_pages_requested++;
+			} else {
+				s->stats.pc_pages_background++;
+			}
+		}
+		if (!asked)
+			s->stats.pc_dup_requests++;
+	}
+	return 0;
+}
+
+/*
+ * Postcopy: every page still dirty goes once, requested ones first, the
+ * rest in the background, paced by max-postcopy-bandwidth only (rule S4).
+ */
+int pcmig_ram_postcopy(struct pcmig_session *s)
+{
+	struct pcmig_vm *vm = &s->vm;
+	struct zero_run z = {};
+	unsigned long page = 0;
+	u32 i = 0, n;
+	int err;
+
+	while (vm->dirty && i < vm->nr_slots) {
+		struct pcmig_vm_slot *sl = &vm->slots[i];
+
+		err = serve_requests(s, &z);
+		if (err)
+			return err;
+		if (pcmig_pc_source_broken(s))
+			return -EPROTO;
+		for (n = 0; n < PCMIG_PC_BATCH; n++) {
+			page = find_next_bit(sl->dirty, sl->npages, page);
+			if (page >= sl->npages)
+				break;
+			__clear_bit(page, sl->dirty);
+			vm->dirty--;
+			err = send_page(s, sl, page, &z, false);
+			if (err)
+				return err;
+			s->stats.pc_pages_background++;
+		}
+		if (page >= sl->npages) {
+			/* Runs do not cross slots. */
+			err = flush_zeroes(s, &z);
+			if (err)
+				return err;
+			page = 0;
+			i++;
+		}
+		WRITE_ONCE(s->stats.dirty_pages, vm->dirty);
+		if (pcmig_session_aborted(s))
+			return -EINTR;
+	}
+	WRITE_ONCE(s->stats.dirty_pages, vm->dirty);
+	return flush_zeroes(s, &z);
 }
 
 void pcmig_ram_free(struct pcmig_session *s)
@@ -293,6 +459,43 @@ static int zero_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 	return 0;
 }
 
+/* Stale here: missing until the page comes again in postcopy. */
+static int discard(struct pcmig_session *s, struct pcmig_vm_slot *sl,
+		   u64 page, u64 n, const char **why)
+{
+	if (page > sl->npages || n > sl->npages - page) {
+		*why = "discard run outside the VM's memory";
+		return -EINVAL;
+	}
+	for (; n; n--, page++)
+		if (__test_and_clear_bit(page, sl->dirty))
+			s->vm.dirty--;
+	return 0;
+}
+
+/* Postcopy: placed through the userfaultfd, which wakes who waits. */
+static int place(struct pcmig_session *s, enum pcmig_rx_act act,
+		 struct pcmig_vm_slot *sl, u64 page, const u8 *payload,
+		 const char **why)
+{
+	u32 n = 1;
+	int err;
+
+	if (act == PCMIG_RX_RAM_ZERO) {
+		n = pcmig_wire_ram_run_pages(payload);
+		err = pcmig_pc_place_zero(s, sl, page, n);
+		s->stats.zero_pages += n;
+	} else {
+		err = pcmig_pc_place_page(s, sl, page, payload + 8);
+		s->stats.pages_sent++;
+	}
+	if (err == -EINVAL)
+		*why = "zero-page run outside the VM's memory";
+	else if (err)
+		*why = "cannot place a page in the VMM's memory";
+	return err;
+}
+
 int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 		    const u8 *payload, const char **why)
 {
@@ -314,6 +517,11 @@ int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 		*why = "RAM page outside the VM's memory";
 		return -EINVAL;
 	}
+	if (act == PCMIG_RX_RAM_DISCARD)
+		return discard(s, sl, page, pcmig_wire_ram_run_pages(payload),
+			       why);
+	if (s->pc.active)
+		return place(s, act, sl, page, payload, why);
 	if (act == PCMIG_RX_RAM_ZERO) {
 		u32 n = pcmig_wire_ram_run_pages(payload);
 		int err = zero_run(s, sl, page, n);

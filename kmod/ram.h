@@ -17,6 +17,7 @@ struct pcmig_session;
 
 struct pcmig_ram_state {
 	bool started;		/* source: logging on, layout sent */
+	bool probed;		/* source: the bandwidth was measured */
 	u8 *frame;		/* one RAM_PAGE payload */
 	ktime_t harvested;	/* source: start of the dirty-rate window */
 	u64 rate_pages;		/* source: pages dirtied in that window */
@@ -27,7 +28,11 @@ struct pcmig_ram_state {
 
 u64 pcmig_ram_pending(struct pcmig_session *s);
 int pcmig_ram_save(struct pcmig_session *s);
+int pcmig_ram_probe(struct pcmig_session *s);
 void pcmig_ram_free(struct pcmig_session *s);
+/* RAM postcopy, source: the stopped phase's DISCARDs, then the pages. */
+int pcmig_ram_discard(struct pcmig_session *s);
+int pcmig_ram_postcopy(struct pcmig_session *s);
 
 int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 		    const u8 *payload, const char **why);

@@ -33,6 +33,7 @@ static void session_release(struct kref *ref)
 	pcmig_devstate_free(&s->dev);
 	pcmig_bm_free(s);
 	pcmig_ram_free(s);
+	pcmig_pc_free(s);
 	pcmig_vm_release(&s->vm);
 	put_net(s->net);
 	kfree(s);
@@ -73,7 +74,9 @@ struct pcmig_session *pcmig_session_new(struct net *net, u32 portid,
 	}
 	kref_init(&s->ref);
 	mutex_init(&s->lock);
+	mutex_init(&s->tx_lock);
 	init_waitqueue_head(&s->wq);
+	pcmig_pc_init(s);
 	pcmig_bm_init(s);
 	s->net = get_net(net);
 	s->owner_portid = portid;
@@ -289,6 +292,12 @@ int pcmig_session_start(struct pcmig_session *s, const char **why)
 	if (!s->sock) {
 		*why = "no socket attached (use SOCK_ATTACH first)";
 		return -ENOTCONN;
+	}
+	if (!src) {
+		int err = pcmig_pc_dest_prepare(s, why);
+
+		if (err)
+			return err;
 	}
 	t = kthread_create(src ? pcmig_source_main : pcmig_dest_main, s,
 			   "pcmig-%s/%u", src ? "src" : "dst", s->id);

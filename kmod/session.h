@@ -17,6 +17,7 @@
 
 #include "bm_migrate.h"
 #include "devstate.h"
+#include "postcopy.h"
 #include "ram.h"
 #include "vm.h"
 
@@ -35,6 +36,11 @@ struct pcmig_stats {
 	u64 dirty_pages;
 	u64 dirty_rate;		/* pages/s */
 	bool not_converging;
+	u64 pc_requests;	/* RAM postcopy (postcopy.h) */
+	u64 pc_pages_requested;
+	u64 pc_pages_background;
+	u64 pc_dup_requests;
+	u64 pc_faults;
 };
 
 struct pcmig_session {
@@ -70,6 +76,8 @@ struct pcmig_session {
 	struct pcmig_rx rp;		/* source: the return path's checker */
 	struct pcmig_vm vm;		/* attached VM, if any (vm.h) */
 	struct pcmig_ram_state ram;
+	struct pcmig_postcopy pc;	/* RAM postcopy (postcopy.h) */
+	struct mutex tx_lock;		/* one frame at a time (stream.c) */
 	bool stop_requested;		/* source: asked the VMM to stop */
 	bool vm_stopped;		/* ... and it acknowledged */
 	bool resume_requested;		/* destination: asked the VMM to run */

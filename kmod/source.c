@@ -117,16 +117,6 @@ static u64 expected_downtime_ms(u64 bytes, u64 bandwidth)
 	return bandwidth ? div64_u64(bytes * 1000, bandwidth) : 0;
 }
 
-/*
- * The capabilities rule S2 may count on.  RAM postcopy is not implemented
- * yet (the RAM provider sends everything before the destination starts),
- * so postcopy-ram must not let RAM wait for after the start.
- */
-static u32 decision_caps(struct pcmig_session *s)
-{
-	return s->caps & ~(1U << PCMIG_CAP_POSTCOPY_RAM);
-}
-
 /* Precopy passes until rule S2 lets the source stop. */
 static int run_precopy(struct pcmig_session *s, enum pcmig_decision *out)
 {
@@ -136,10 +126,11 @@ static int run_precopy(struct pcmig_session *s, enum pcmig_decision *out)
 
 	for (;;) {
 		in.pending = pending_of(s);
-		in.caps = decision_caps(s);
+		in.caps = s->caps;
 		in.postcopy_requested = READ_ONCE(s->postcopy_requested);
 		in.precopy_exhausted = !in.pending.compatible;
-		in.bandwidth = s->stats.passes ? s->stats.bandwidth : 0;
+		in.bandwidth = s->stats.passes || s->ram.probed ?
+			       s->stats.bandwidth : 0;
 		in.downtime_limit_ms = READ_ONCE(s->downtime_limit_ms);
 		s->stats.expected_downtime_ms =
 			expected_downtime_ms(in.pending.precopy_only +
@@ -148,6 +139,20 @@ static int run_precopy(struct pcmig_session *s, enum pcmig_decision *out)
 		d = pcmig_decide(&in);
 		if (d != PCMIG_GO_ON_PRECOPY)
 			break;
+		/*
+		 * Postcopy requested before the bandwidth is known: measure
+		 * it on the first pages rather than a whole pass, so that the
+		 * switch comes at once if rule S2 allows it.
+		 */
+		if (in.postcopy_requested && !in.bandwidth &&
+		    pcmig_vm_attached(&s->vm) && !s->ram.probed) {
+			err = pcmig_ram_probe(s);
+			if (err)
+				return err;
+			s->ram.probed = true;
+			pcmig_session_progress(s, true);
+			continue;
+		}
 		err = save_sort(s, PCMIG_SORT_COMPATIBLE);
 		if (err)
 			return err;
@@ -170,7 +175,7 @@ static enum pcmig_decision decide_stopped(struct pcmig_session *s)
 
 	pcmig_session_progress(s, true);
 	in.pending = pending_of(s);
-	in.caps = decision_caps(s);
+	in.caps = s->caps;
 	in.postcopy_requested = READ_ONCE(s->postcopy_requested);
 	in.precopy_exhausted = true;
 	in.bandwidth = s->stats.bandwidth;
@@ -209,13 +214,18 @@ static bool peer_reason(struct pcmig_session *s, struct pcmig_rx *rx,
 }
 
 /*
- * Failing in postcopy without postcopy-ram, the destination had all RAM
- * and device state and runs on: the source must not resume the guest.
+ * Failing in postcopy, the destination has run the guest: the source must
+ * not resume it.  Without postcopy-ram the destination had all RAM and
+ * device state and runs on; with it, RAM was still coming, and the
+ * stopped state here is all a later recovery has (rule S7).
  */
 static const char *moved_note(struct pcmig_session *s)
 {
-	if (READ_ONCE(s->phase) == PCMIG_PHASE_POSTCOPY &&
-	    !(s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))
+	if (READ_ONCE(s->phase) != PCMIG_PHASE_POSTCOPY)
+		return "";
+	if (s->pc.ram)
+		return " (the guest ran on the destination; its stopped state is kept here for recovery: do not resume here)";
+	if (!(s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))
 		return " (the destination has all other state and runs on: do not resume here)";
 	return "";
 }
@@ -238,11 +248,31 @@ static void source_fail(struct pcmig_session *s, struct pcmig_rx *rx,
 	if (s->ram.why) {
 		pcmig_send_last_word(s, PCMIG_SEC_CONTROL, PCMIG_CTL_CANCEL,
 				     s->ram.why);
-		pcmig_session_end(s, PCMIG_PHASE_FAILED, "guest RAM: %s",
-				  s->ram.why);
+		pcmig_session_end(s, PCMIG_PHASE_FAILED, "guest RAM: %s%s",
+				  s->ram.why, moved_note(s));
 		return;
 	}
-	if (rx->preamble_seen && !rx->ended &&
+	/* RAM postcopy: the return path was the reader's (pc_source.c). */
+	if (s->pc.reader) {
+		pcmig_pc_source_stop(s);
+		if (s->pc.peer_failed) {
+			pcmig_session_end(s, PCMIG_PHASE_FAILED,
+					  "destination failed: %s%s",
+					  s->pc.peer_reason, moved_note(s));
+			return;
+		}
+		if (s->pc.rx_why && s->pc.rx_err != -EINTR) {
+			pcmig_send_last_word(s, PCMIG_SEC_CONTROL,
+					     PCMIG_CTL_CANCEL, s->pc.rx_why);
+			pcmig_session_end(s, PCMIG_PHASE_FAILED,
+					  "bad return path: %s%s",
+					  s->pc.rx_why, moved_note(s));
+			return;
+		}
+		if (s->pc.rx_err)
+			err = s->pc.rx_err;
+		what = "return path";
+	} else if (rx->preamble_seen && !rx->ended &&
 	    peer_reason(s, rx, reason, sizeof(reason))) {
 		pcmig_session_end(s, PCMIG_PHASE_FAILED,
 				  "destination failed: %s", reason);
@@ -395,8 +425,12 @@ static int source_run(struct pcmig_session *s)
 	err = send_phase(s, PCMIG_PHASE_STOPPED);
 	if (!err)
 		err = save_sort(s, PCMIG_SORT_PRECOPY_ONLY);
+	/* RAM postcopy (S6): no page now, only what the destination must drop. */
+	s->pc.ram = d == PCMIG_GO_STOP_POSTCOPY && pcmig_vm_attached(&s->vm) &&
+		    (s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM));
 	if (!err)
-		err = save_sort(s, PCMIG_SORT_COMPATIBLE);
+		err = s->pc.ram ? pcmig_ram_discard(s) :
+		      save_sort(s, PCMIG_SORT_COMPATIBLE);
 	if (!err) {
 		err = announce_all(s);
 		if (err == -ENOMEM) {
@@ -415,12 +449,25 @@ static int source_run(struct pcmig_session *s)
 			return err;
 		}
 		/* Downtime ends when the destination says it runs. */
-		err = wait_return_path(s, rx, PCMIG_PHASE_POSTCOPY, false);
-		if (err)
-			return err;
+		if (s->pc.ram) {
+			err = pcmig_pc_source_start(s);
+			if (!err)
+				err = pcmig_pc_source_wait(s, false);
+			if (err) {
+				source_fail(s, rx, err, "return path");
+				return err;
+			}
+		} else {
+			err = wait_return_path(s, rx, PCMIG_PHASE_POSTCOPY,
+					       false);
+			if (err)
+				return err;
+		}
 		s->stats.downtime_ms = ktime_ms_delta(ktime_get(),
 						      s->stopped_at);
 	}
+	if (!err && s->pc.ram)
+		err = pcmig_ram_postcopy(s);
 	if (!err)
 		err = save_sort(s, PCMIG_SORT_POSTCOPY_ONLY);
 	if (!err)
@@ -429,6 +476,18 @@ static int source_run(struct pcmig_session *s)
 	if (err) {
 		source_fail(s, rx, err, "sending the stream");
 		return err;
+	}
+	if (s->pc.ram) {
+		/* The source's state stays until the destination has it all. */
+		pending_of(s);
+		err = pcmig_pc_source_wait(s, true);
+		if (err) {
+			source_fail(s, rx, err, "return path");
+			return err;
+		}
+		pcmig_pc_source_stop(s);
+		pcmig_session_complete(s);
+		return 0;
 	}
 	pending_of(s);
 	err = wait_return_path(s, rx, 0, false);
@@ -456,6 +515,7 @@ int pcmig_source_main(void *data)
 		}
 	}
 	err = source_run(s);
+	pcmig_pc_source_stop(s);
 	if (vm) {
 		/* The guest runs on at full speed, here or there. */
 		pcmig_vm_log_stop(&s->vm);

@@ -119,8 +119,11 @@ static int recv_buf(struct pcmig_session *s, void *buf, size_t len,
 		if (n == -EAGAIN) {
 			if (final)
 				return -ETIMEDOUT;
-			if (pcmig_session_aborted(s))
+			if (pcmig_session_aborted(s) || READ_ONCE(s->pc.rx_stop))
 				return -EINTR;
+			/* The destination's fault thread failed the session. */
+			if (READ_ONCE(s->pc.fault_why))
+				return -ESHUTDOWN;
 			continue;
 		}
 		if (n < 0)
@@ -174,30 +177,38 @@ static int rate_limit(struct pcmig_session *s, u32 len)
 		return 0;
 	s->rl_bytes += len;
 	due = mul_u64_u64_div_u64(s->rl_bytes, NSEC_PER_SEC, limit);
+	/* A page request (postcopy) is served before this one goes. */
 	if (due > elapsed)
-		wait_event_timeout(s->wq, pcmig_session_aborted(s),
+		wait_event_timeout(s->wq, pcmig_session_aborted(s) ||
+				   pcmig_pc_request_queued(s),
 				   nsecs_to_jiffies(due - elapsed));
 	return pcmig_session_aborted(s) ? -EINTR : 0;
 }
 
+/*
+ * @final: a last word (see send_buf()); @urgent: a requested page or a page
+ * request in postcopy, never paced (rule S4).  Two threads may send on one
+ * session (the destination's fault thread sends page requests): a frame
+ * goes out whole under s->tx_lock.
+ */
 static int send_frame(struct pcmig_session *s, u8 section, u8 type,
-		      const void *payload, u32 len, bool final)
+		      const void *payload, u32 len, bool final, bool urgent)
 {
 	u8 hdr[PCMIG_WIRE_FRAME_HDR_LEN];
-	int err;
+	int err = 0;
 
-	if (!final) {
-		if (pcmig_session_aborted(s))
-			return -EINTR;
+	if (!final && pcmig_session_aborted(s))
+		return -EINTR;
+	mutex_lock(&s->tx_lock);
+	if (!final && !urgent)
 		err = rate_limit(s, len + sizeof(hdr));
-		if (err)
-			return err;
-	}
 	pcmig_wire_put_frame(hdr, section, type, len);
-	err = send_buf(s, hdr, sizeof(hdr), final, len != 0);
+	if (!err)
+		err = send_buf(s, hdr, sizeof(hdr), final, len != 0);
 	if (!err && len)
 		err = send_buf(s, payload, len, final, false);
-	if (!err && !final)
+	mutex_unlock(&s->tx_lock);
+	if (!err && !final && !urgent)
 		pcmig_session_progress(s, false);
 	return err;
 }
@@ -205,7 +216,13 @@ static int send_frame(struct pcmig_session *s, u8 section, u8 type,
 int pcmig_send_frame(struct pcmig_session *s, u8 section, u8 type,
 		     const void *payload, u32 len)
 {
-	return send_frame(s, section, type, payload, len, false);
+	return send_frame(s, section, type, payload, len, false, false);
+}
+
+int pcmig_send_frame_urgent(struct pcmig_session *s, u8 section, u8 type,
+			    const void *payload, u32 len)
+{
+	return send_frame(s, section, type, payload, len, false, true);
 }
 
 /* Best effort: tell the peer why we stop, without waiting on it. */
@@ -215,7 +232,8 @@ void pcmig_send_last_word(struct pcmig_session *s, u8 section, u8 type,
 	if (s->tx_broken)
 		return;
 	send_frame(s, section, type, reason,
-		   min_t(size_t, strlen(reason), PCMIG_WIRE_REASON_MAX), true);
+		   min_t(size_t, strlen(reason), PCMIG_WIRE_REASON_MAX), true,
+		   false);
 }
 
 int pcmig_send_preamble(struct pcmig_session *s, u32 magic)

@@ -13,6 +13,8 @@ struct pcmig_session;
 void pcmig_stream_setup(struct pcmig_session *s);
 int pcmig_send_frame(struct pcmig_session *s, u8 section, u8 type,
 		     const void *payload, u32 len);
+int pcmig_send_frame_urgent(struct pcmig_session *s, u8 section, u8 type,
+			    const void *payload, u32 len);
 int pcmig_send_preamble(struct pcmig_session *s, u32 magic);
 void pcmig_send_last_word(struct pcmig_session *s, u8 section, u8 type,
 			  const char *reason);

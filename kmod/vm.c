@@ -11,6 +11,7 @@
 #include <linux/sort.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "vm.h"
 
 static int cmp_slot(const void *a, const void *b)
@@ -430,4 +431,56 @@ int pcmig_vm_zero_pages(struct pcmig_vm *vm, const struct pcmig_vm_slot *sl,
 		cond_resched();
 	}
 	return 0;
+}
+
+int pcmig_vm_zap(struct pcmig_vm *vm, const struct pcmig_vm_slot *sl,
+		 u64 page, u64 n)
+{
+	unsigned long start = sl->uaddr + (page << PAGE_SHIFT);
+	unsigned long end = start + (n << PAGE_SHIFT);
+	struct vm_area_struct *vma;
+	unsigned long len;
+	int err = 0;
+
+	mmap_read_lock(vm->mm);
+	while (start < end && !err) {
+		vma = vma_lookup(vm->mm, start);
+		if (!vma) {
+			err = -EFAULT;
+			break;
+		}
+		/* Zapping shared or file memory would not make it missing. */
+		if (!vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED)) {
+			err = -EOPNOTSUPP;
+			break;
+		}
+		len = min(end, vma->vm_end) - start;
+		pcmig_zap(vma, start, len);
+		start += len;
+	}
+	mmap_read_unlock(vm->mm);
+	return err;
+}
+
+int pcmig_vm_revoke(struct pcmig_vm *vm)
+{
+	unsigned long addr;
+	int err = 0;
+	u32 i;
+
+	for (i = 0; i < vm->nr_slots; i++) {
+		addr = vm_mmap(NULL, vm->slots[i].uaddr,
+			       vm->slots[i].npages << PAGE_SHIFT, PROT_NONE,
+			       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS |
+			       MAP_NORESERVE, 0);
+		if (IS_ERR_VALUE(addr))
+			err = (int)addr;
+	}
+	return err;
+}
+
+bool pcmig_vm_vmm_gone(const struct pcmig_vm *vm)
+{
+	/* The VMM's threads each hold a user; the session worker one more. */
+	return atomic_read(&vm->mm->mm_users) <= 1;
 }

@@ -82,4 +82,19 @@ int pcmig_vm_write_page(struct pcmig_vm *vm, const struct pcmig_vm_slot *sl,
 int pcmig_vm_zero_pages(struct pcmig_vm *vm, const struct pcmig_vm_slot *sl,
 			u64 page, u64 n);
 
+/*
+ * Destination, RAM postcopy.  pcmig_vm_zap() drops what the VMM's memory
+ * holds for @n pages from @page, so that touching them faults; guest
+ * memory must be anonymous and private (-EOPNOTSUPP otherwise).
+ * pcmig_vm_revoke() replaces all guest memory with an inaccessible
+ * mapping: after a failed postcopy, a vCPU or VMM thread touching it gets
+ * an error rather than a page that never arrived.  The VMM's mm must be
+ * current.
+ */
+int pcmig_vm_zap(struct pcmig_vm *vm, const struct pcmig_vm_slot *sl,
+		 u64 page, u64 n);
+int pcmig_vm_revoke(struct pcmig_vm *vm);
+/* Has the VMM exited (only the module's reference on its mm is left)? */
+bool pcmig_vm_vmm_gone(const struct pcmig_vm *vm);
+
 #endif /* _PCMIG_VM_H */

@@ -143,10 +143,23 @@ int mig_run(struct mig *m, const struct session_params *p, int fd,
 	fd = -1;
 	if (ret)
 		return pcnl_fail(&m->req, "SOCK_ATTACH", ret);
+	/*
+	 * A policy due at once (passes:0, seconds:0) asks before the start,
+	 * so the very first decision (rule S2) already sees the request.
+	 */
+	{
+		struct follow_news news = {
+			.now_ms = now_ms(),
+			.wake_ms = INT64_MAX,
+		};
+
+		m->pcs.start_ms = news.now_ms;
+		s->phase = PCMIG_PHASE_SETUP;
+		pc_switch_watch(&m->pcs, &m->progress, &m->req, s, &news);
+	}
 	ret = op_session_cmd(&m->req, PCMIG_CMD_START, id);
 	if (ret)
 		return pcnl_fail(&m->req, "START", ret);
-	m->pcs.start_ms = now_ms();
 	if (m->vmm) {
 		hooks.stop_request = bridge_stop_request;
 		hooks.resume_request = bridge_resume_request;

@@ -36,8 +36,9 @@ for suite in "$@"; do
 
 	# The suite's own processes are gone; so must be the module's.
 	problems=""
-	# Workers are named pcmig-src/N and pcmig-dst/N (kthreads).
-	workers=$(grep -lE '^pcmig-(src|dst)/' /proc/[0-9]*/comm 2>/dev/null | wc -l)
+	# Workers are named pcmig-src/N, pcmig-dst/N, pcmig-flt/N (postcopy faults)
+	# and pcmig-rp/N (postcopy return path): kthreads.
+	workers=$(grep -lE '^pcmig-(src|dst|flt|rp)/' /proc/[0-9]*/comm 2>/dev/null | wc -l)
 	[ "$workers" -eq 0 ] || problems="$problems $workers pcmig workers left;"
 	vmms=$(grep -lx 'pcmig-vmm' /proc/[0-9]*/comm 2>/dev/null | wc -l)
 	[ "$vmms" -eq 0 ] || problems="$problems $vmms pcmig-vmm left;"
