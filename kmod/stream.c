@@ -57,6 +57,8 @@ const char *pcmig_io_error(int err)
 		return "connection closed by peer";
 	case -ECONNRESET:
 		return "connection reset by peer";
+	case -ECONNABORTED:
+		return "connection aborted";
 	case -EPIPE:
 		return "connection broken";
 	case -ETIMEDOUT:

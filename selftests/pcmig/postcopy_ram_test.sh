@@ -26,7 +26,7 @@ ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 . "$HERE/lib/mig.sh"
 
 PORT=4448
-NTESTS=7
+NTESTS=13
 # shellcheck source=lib/vmm_mig.sh
 . "$HERE/lib/vmm_mig.sh"
 # Every destination takes postcopy-ram as the source does.
@@ -86,9 +86,137 @@ t_vcpus() {
 	pc_stats vcpus dst requests faults threads
 }
 
+# 5 ms each way (RTT 10 ms): the guest waits on its faults, and every
+# page it asks for arrives.
+t_netem() {
+	in_src tc qdisc add dev veth-src root netem delay 5ms || return 1
+	in_dst tc qdisc add dev veth-dst root netem delay 5ms || return 1
+	migrate_ok netem "--vcpus 2 --mem 16" "$BUSY" --caps postcopy-ram \
+		--postcopy-after passes:0 --json
+	local rc=$?
+	in_src tc qdisc del dev veth-src root
+	in_dst tc qdisc del dev veth-dst root
+	[ $rc = 0 ] || return 1
+	pc_stats netem dst requests pages_requested faults latency_us
+	python3 - "$WORK/netem.dst" <<'PYEOF'
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        pc = json.loads(line)["postcopy"]
+        assert pc["requests"] > 0, pc
+        assert pc["pages_requested"] >= pc["requests"], pc
+        # No page can come back faster than the round trip.
+        assert pc["latency_us"]["p50"] >= 10000, pc
+        break
+PYEOF
+}
+
+# The source VMM killed in postcopy: the module holds its memory (the mm)
+# until the end, so the migration completes and the guest lives on.
+t_kill_src_vmm() {
+	local ref d
+	ref=$(ref_digest "--mem 16" "$LONG") || return 1
+	start_pc ksv || return 1
+	kill -9 "$SVMM"
+	wait_src
+	wait_dst
+	wait_exit "$SVMM"
+	echo "source pcmigd: exit $SRC_RC: $(tail -n 1 "$WORK/ksv.src")"
+	[ "$DST_RC" = 0 ] || { show ksv.dst; return 1; }
+	wait_exit "$DVMM"
+	d=$(digest_of "$WORK/ksv-d.out")
+	echo "migrated digest $d, unmigrated $ref"
+	[ "$d" = "$ref" ] || { show ksv.src; show ksv.dst; return 1; }
+}
+
+# ---- failures in postcopy ----------------------------------------------
+
+# A guest that runs ~30 s; postcopy at once with the background held to
+# 256 KiB/s, so postcopy lasts long enough to break it.
+LONG="seed=35 pages=2048 write_pct=50 iters=150000 burst=100 pace=20000"
+
+# start_pc NAME: a migration that is in postcopy on both sides.
+start_pc() {
+	start_migration "$1" "--mem 16" "$LONG" --caps postcopy-ram \
+		--postcopy-after passes:0 --max-postcopy-bandwidth 256K || return 1
+	wait_for dst phase postcopy 30 || { show "$1.src"; show "$1.dst"; return 1; }
+	wait_for src phase postcopy 10 || return 1
+	sleep 1
+}
+
+# The source keeps the stopped guest for a later recovery (rule S7): its
+# pcmigd said so, the VMM is alive and stopped, no session is left.
+source_kept() {
+	grep -q "kept here for recovery\|kept on this host for recovery" "$WORK/$1.src" ||
+		{ show "$1.src"; return 1; }
+	[ "$(vmm_state "$1-s")" = stopped ] ||
+		{ echo "source VMM: $(ctl "$1-s" status | head -n 1)"; return 1; }
+	echo "source VMM: $(ctl "$1-s" status | head -n 1)"
+	ctl "$1-s" quit >/dev/null 2>&1
+	wait_exit "$SVMM"
+}
+
+# The destination VMM does not hang on pages that will not come: its
+# vCPUs get an error (KVM_RUN: Bad address) or pcmigd told it to quit.
+dest_vmm_ends() {
+	wait_exit "$DVMM"
+	echo "destination VMM: exit $RC: $(tail -n 2 "$WORK/$1-d.err" | tr '\n' '|')"
+	[ "$RC" -lt 128 ] || { echo "the destination VMM was killed by a signal"; return 1; }
+}
+
+t_cut() {
+	start_pc cut || return 1
+	in_src ss -K dst "$ADDR_DST" >/dev/null
+	wait_src
+	wait_dst
+	expect_fail cut src 1 "reason: .*(connection|return path)" || return 1
+	expect_fail cut dst 1 "reason: .+" || return 1
+	dest_vmm_ends cut || return 1
+	source_kept cut
+}
+
+t_kill_dst_pcmigd() {
+	start_pc kdp || return 1
+	kill -9 "$DST_PID"
+	wait_src
+	wait "$DST_PID" 2>/dev/null
+	expect_fail kdp src 1 "reason: .+" || return 1
+	dest_vmm_ends kdp || return 1
+	source_kept kdp
+}
+
+t_kill_src_pcmigd() {
+	start_pc ksp || return 1
+	kill -9 "$SRC_PID"
+	wait "$SRC_PID" 2>/dev/null
+	wait_dst
+	expect_fail ksp dst 1 "reason: .+" || return 1
+	dest_vmm_ends ksp || return 1
+	# Nobody is left to resume the source guest: it stays stopped.
+	[ "$(vmm_state ksp-s)" = stopped ] || { ctl ksp-s status; return 1; }
+	ctl ksp-s quit >/dev/null 2>&1
+	wait_exit "$SVMM"
+}
+
+t_kill_dst_vmm() {
+	start_pc kdv || return 1
+	kill -9 "$DVMM"
+	wait_src
+	wait_dst
+	expect_fail kdv dst "1|6" "reason: .*VMM" || return 1
+	expect_fail kdv src 1 "reason: .+" || return 1
+	source_kept kdv
+}
+
 vmm_suite_setup "postcopy ram case"
 run_case "postcopy at once: unmigrated digest" t_at_once
 run_case "postcopy after 2 passes: unmigrated digest" t_after_passes
 run_case "not converging in precopy, auto postcopy: unmigrated digest" t_nonconverging
 run_case "3 vCPUs faulting at once: unmigrated digest" t_vcpus
+run_case "netem RTT 10 ms: requests used, every page arrives, digest" t_netem
+run_case "source VMM killed in postcopy: migration completes, digest" t_kill_src_vmm
+run_case "connection cut in postcopy: both fail, source keeps the guest" t_cut
+run_case "destination pcmigd killed in postcopy: source keeps the guest" t_kill_dst_pcmigd
+run_case "source pcmigd killed in postcopy: destination fails, source stays stopped" t_kill_src_pcmigd
+run_case "destination VMM killed in postcopy: both fail, source keeps the guest" t_kill_dst_vmm
 vmm_suite_end

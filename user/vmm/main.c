@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/uio.h>
 
 #include "control.h"
 #include "multiboot.h"
@@ -305,18 +306,25 @@ static void parse(int argc, char **argv, struct opts *o)
 }
 
 /* A vCPU that did not report its final counters (stopped, failed): take
- * the live ones from guest memory. */
+ * the live ones from guest memory.  Read through process_vm_readv(): after
+ * a failed RAM postcopy the module has made guest memory inaccessible, and
+ * a plain read would kill the VMM instead of failing. */
 static void live_counters(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nvcpus; i++) {
 		struct vcpu_guest *g = &vm->vcpu[i].g;
-		const uint64_t *p = g->live_gpa ? mem_hva(&vm->mem, g->live_gpa, 24) : NULL;
+		void *p = g->live_gpa ? mem_hva(&vm->mem, g->live_gpa, 24) : NULL;
+		uint64_t c[3];
+		struct iovec local = { .iov_base = c, .iov_len = sizeof(c) };
+		struct iovec remote = { .iov_base = p, .iov_len = sizeof(c) };
 
-		if (!g->progress_valid && p) {
-			g->iters = p[0];
-			g->writes = p[1];
-			g->reads = p[2];
-		}
+		if (g->progress_valid || !p ||
+		    process_vm_readv(getpid(), &local, 1, &remote, 1, 0) !=
+		    (ssize_t)sizeof(c))
+			continue;
+		g->iters = c[0];
+		g->writes = c[1];
+		g->reads = c[2];
 	}
 }
 
