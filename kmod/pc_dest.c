@@ -293,12 +293,12 @@ static int register_memory(struct pcmig_session *s, const char **why)
 				break;
 			next = find_next_bit(sl->dirty, sl->npages, page);
 			err = pcmig_vm_zap(vm, sl, page, next - page);
-			if (err) {
-				*why = err == -EOPNOTSUPP ?
-				       "postcopy-ram needs anonymous private guest memory (not shared, not file-backed)" :
-				       "guest memory is not mapped in the VMM";
+			if (err == -EOPNOTSUPP)
+				*why = "postcopy-ram needs anonymous private guest memory";
+			else if (err)
+				*why = "guest memory is not mapped in the VMM";
+			if (err)
 				return err;
-			}
 			cond_resched();
 		}
 		err = pcmig_uffd_register(&s->pc.uffd, arg, sl->uaddr,

@@ -159,19 +159,18 @@ int pcmig_pc_source_start(struct pcmig_session *s)
 int pcmig_pc_source_wait(struct pcmig_session *s, bool complete)
 {
 	struct pcmig_postcopy *pc = &s->pc;
+	bool *what = complete ? &pc->completed : &pc->acked;
 
 	for (;;) {
-		if (complete ? READ_ONCE(pc->completed) : READ_ONCE(pc->acked))
+		if (READ_ONCE(*what))
 			return 0;
 		if (READ_ONCE(pc->reader_done))
 			return pc->rx_err ?: -EPROTO;
 		if (pcmig_session_aborted(s))
 			return -EINTR;
-		wait_event_interruptible_timeout(s->wq,
-			(complete ? READ_ONCE(pc->completed) :
-				    READ_ONCE(pc->acked)) ||
-			READ_ONCE(pc->reader_done) ||
-			pcmig_session_aborted(s), HZ);
+		wait_event_interruptible_timeout(s->wq, READ_ONCE(*what) ||
+						 READ_ONCE(pc->reader_done) ||
+						 pcmig_session_aborted(s), HZ);
 	}
 }
 

@@ -460,8 +460,8 @@ static int zero_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 }
 
 /* Stale here: missing until the page comes again in postcopy. */
-static int discard(struct pcmig_session *s, struct pcmig_vm_slot *sl,
-		   u64 page, u64 n, const char **why)
+static int stale_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
+		     u64 page, u64 n, const char **why)
 {
 	if (page > sl->npages || n > sl->npages - page) {
 		*why = "discard run outside the VM's memory";
@@ -474,9 +474,9 @@ static int discard(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 }
 
 /* Postcopy: placed through the userfaultfd, which wakes who waits. */
-static int place(struct pcmig_session *s, enum pcmig_rx_act act,
-		 struct pcmig_vm_slot *sl, u64 page, const u8 *payload,
-		 const char **why)
+static int pc_apply(struct pcmig_session *s, enum pcmig_rx_act act,
+		    struct pcmig_vm_slot *sl, u64 page, const u8 *payload,
+		    const char **why)
 {
 	u32 n = 1;
 	int err;
@@ -492,7 +492,7 @@ static int place(struct pcmig_session *s, enum pcmig_rx_act act,
 	if (err == -EINVAL)
 		*why = "zero-page run outside the VM's memory";
 	else if (err)
-		*why = "cannot place a page in the VMM's memory";
+		*why = "the VMM's memory refused a page (UFFDIO_COPY)";
 	return err;
 }
 
@@ -518,10 +518,10 @@ int pcmig_ram_apply(struct pcmig_session *s, enum pcmig_rx_act act, u64 arg,
 		return -EINVAL;
 	}
 	if (act == PCMIG_RX_RAM_DISCARD)
-		return discard(s, sl, page, pcmig_wire_ram_run_pages(payload),
-			       why);
+		return stale_run(s, sl, page, pcmig_wire_ram_run_pages(payload),
+				 why);
 	if (s->pc.active)
-		return place(s, act, sl, page, payload, why);
+		return pc_apply(s, act, sl, page, payload, why);
 	if (act == PCMIG_RX_RAM_ZERO) {
 		u32 n = pcmig_wire_ram_run_pages(payload);
 		int err = zero_run(s, sl, page, n);

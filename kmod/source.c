@@ -224,7 +224,7 @@ static const char *moved_note(struct pcmig_session *s)
 	if (READ_ONCE(s->phase) != PCMIG_PHASE_POSTCOPY)
 		return "";
 	if (s->pc.ram)
-		return " (the guest ran on the destination; its stopped state is kept here for recovery: do not resume here)";
+		return " (the guest ran there; state kept here for recovery: do not resume)";
 	if (!(s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))
 		return " (the destination has all other state and runs on: do not resume here)";
 	return "";

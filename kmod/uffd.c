@@ -16,7 +16,7 @@ int pcmig_uffd_open_dev(struct pcmig_uffd *u, const char **why)
 	struct file *f = filp_open(PCMIG_UFFD_DEV, O_RDWR | O_CLOEXEC, 0);
 
 	if (IS_ERR(f)) {
-		*why = "postcopy-ram needs " PCMIG_UFFD_DEV " (CONFIG_USERFAULTFD, Linux 6.1 or later), and the right to open it";
+		*why = "postcopy-ram needs " PCMIG_UFFD_DEV " (Linux >= 6.1), and access";
 		return PTR_ERR(f);
 	}
 	u->dev = f;
