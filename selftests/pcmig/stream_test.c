@@ -7,13 +7,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "lib/pcmig_nl.h"
+#include "lib/tcp_pair.h"
 #include "wire.h"
 
 #define BLOB (3u << 20)	/* spans many frames and netlink pieces */
@@ -200,25 +199,6 @@ TEST_F(pair, destroy_mid_stream)
 		  tnl_wait_phase(&self->nl, self->dst, PCMIG_PHASE_FAILED,
 				 10000));
 	EXPECT_EQ(0, tnl_simple(&self->nl, PCMIG_CMD_SESSION_DEL, self->dst));
-}
-
-/* A real TCP connection over loopback: sp[0] client, sp[1] accepted. */
-static int tcp_pair(int sp[2])
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int lst = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (lst < 0 || bind(lst, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(lst, 1) || getsockname(lst, (struct sockaddr *)&a, &len))
-		return -1;
-	sp[0] = socket(AF_INET, SOCK_STREAM, 0);
-	if (sp[0] < 0 || connect(sp[0], (struct sockaddr *)&a, sizeof(a)))
-		return -1;
-	sp[1] = accept(lst, NULL, NULL);
-	close(lst);
-	return sp[1] < 0 ? -1 : 0;
 }
 
 /*
