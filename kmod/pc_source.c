@@ -152,6 +152,14 @@ int pcmig_pc_source_start(struct pcmig_session *s)
 	return 0;
 }
 
+static void drop_requests(struct pcmig_session *s)
+{
+	struct pcmig_pc_req r;
+
+	while (pcmig_pc_pop(s, &r))
+		s->stats.pc_dup_requests++;
+}
+
 /*
  * Until the destination runs (@complete false) or has everything: 0, or
  * the reader's error (> 0 and the reason in s->pc when the peer failed).
@@ -162,6 +170,9 @@ int pcmig_pc_source_wait(struct pcmig_session *s, bool complete)
 	bool *what = complete ? &pc->completed : &pc->acked;
 
 	for (;;) {
+		/* Every page went: what is still asked for is a duplicate. */
+		if (complete)
+			drop_requests(s);
 		if (READ_ONCE(*what))
 			return 0;
 		if (READ_ONCE(pc->reader_done))
@@ -170,6 +181,8 @@ int pcmig_pc_source_wait(struct pcmig_session *s, bool complete)
 			return -EINTR;
 		wait_event_interruptible_timeout(s->wq, READ_ONCE(*what) ||
 						 READ_ONCE(pc->reader_done) ||
+						 (complete &&
+						  pcmig_pc_request_queued(s)) ||
 						 pcmig_session_aborted(s), HZ);
 	}
 }

@@ -100,22 +100,36 @@ struct zero_run {
 	u32 pages;
 };
 
+/*
+ * A zero run is 12 bytes on the wire: in postcopy it is never paced, so
+ * only a background data page can give way to a request (-EAGAIN).
+ */
 static int flush_zeroes(struct pcmig_session *s, struct zero_run *z)
 {
 	u8 buf[PCMIG_RAM_RUN_LEN];
 	u32 len;
+	int err;
 
 	if (!z->pages)
 		return 0;
 	len = pcmig_wire_put_ram_run(buf, z->gpa, z->pages);
+	if (READ_ONCE(s->phase) == PCMIG_PHASE_POSTCOPY)
+		err = pcmig_send_frame_urgent(s, PCMIG_SEC_RAM, PCMIG_RAM_ZERO,
+					      buf, len);
+	else
+		err = pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, buf,
+				       len);
+	if (err)
+		return err;
 	s->stats.zero_pages += z->pages;
 	z->pages = 0;
-	return pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_ZERO, buf, len);
+	return 0;
 }
 
 /*
  * One page: zero pages extend the run @z.  @urgent: requested in postcopy,
- * so not paced (rule S4) and not held back in a run.
+ * so not paced (rule S4) and not held back in a run.  A paced page gives
+ * way to a page request with -EAGAIN, unsent.
  */
 static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 		     u64 page, struct zero_run *z, bool urgent)
@@ -144,13 +158,18 @@ static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 	if (err)
 		return err;
 	pcmig_wire_put_ram_page_gpa(s->ram.frame, gpa);
-	s->stats.pages_sent++;
 	if (urgent)
-		return pcmig_send_frame_urgent(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE,
-					       s->ram.frame,
-					       PCMIG_RAM_PAGE_LEN);
-	return pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE, s->ram.frame,
-				PCMIG_RAM_PAGE_LEN);
+		err = pcmig_send_frame_urgent(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE,
+					      s->ram.frame, PCMIG_RAM_PAGE_LEN);
+	else if (READ_ONCE(s->phase) == PCMIG_PHASE_POSTCOPY)
+		err = pcmig_send_frame_yield(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE,
+					     s->ram.frame, PCMIG_RAM_PAGE_LEN);
+	else
+		err = pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE,
+				       s->ram.frame, PCMIG_RAM_PAGE_LEN);
+	if (!err)
+		s->stats.pages_sent++;
+	return err;
 }
 
 /* Up to @max of the pages dirty now, each sent once. */
@@ -173,7 +192,7 @@ static int ram_pass(struct pcmig_session *s, u64 max)
 		struct pcmig_vm_slot *sl = &vm->slots[i];
 
 		for_each_set_bit(page, sl->dirty, sl->npages) {
-			if (n == max)
+			if (n == max || s->ram.cut_short)
 				break;
 			__clear_bit(page, sl->dirty);
 			vm->dirty--;
@@ -185,6 +204,29 @@ static int ram_pass(struct pcmig_session *s, u64 max)
 			if (pcmig_session_aborted(s)) {
 				err = -EINTR;
 				break;
+			}
+			/*
+			 * In precopy the guest lives only in the source VMM:
+			 * once it is gone there is no device state to come.
+			 */
+			if (READ_ONCE(s->phase) == PCMIG_PHASE_PRECOPY &&
+			    pcmig_vm_vmm_gone(vm)) {
+				s->ram.why = "the source VMM exited";
+				err = -ESRCH;
+				break;
+			}
+			/*
+			 * start-postcopy (rule S3) need not wait for the end
+			 * of the pass: what was sent measured the bandwidth,
+			 * rule S2 decides now (once: if it says go on, the
+			 * passes run whole again).
+			 */
+			if (READ_ONCE(s->phase) == PCMIG_PHASE_PRECOPY &&
+			    READ_ONCE(s->postcopy_requested) &&
+			    (s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)) &&
+			    max == U64_MAX && !s->ram.probed) {
+				s->ram.cut_short = true;
+				s->ram.probed = true;
 			}
 			/* A full ring would hold the vCPUs up: drain it. */
 			if (vm->ring)
@@ -198,7 +240,7 @@ static int ram_pass(struct pcmig_session *s, u64 max)
 	}
 	if (!err)
 		err = s->ram.err;
-	if (err || n == max)
+	if (err || n == max || s->ram.cut_short)
 		return err;
 	harvest(s);
 	/* Dirtied during the pass at least as many pages as it sent. */
@@ -279,7 +321,7 @@ static int serve_requests(struct pcmig_session *s, struct zero_run *z)
 	struct pcmig_vm *vm = &s->vm;
 	struct pcmig_pc_req r;
 	struct pcmig_vm_slot *sl;
-	u64 first, page, end;
+	u64 first, page, end, data;
 	u32 asked;
 	int err;
 
@@ -298,15 +340,23 @@ static int serve_requests(struct pcmig_session *s, struct zero_run *z)
 				break;	/* neighbours end at a sent page */
 			}
 			vm->dirty--;
+			data = s->stats.pages_sent;
 			err = send_page(s, sl, page, z, true);
 			if (err)
 				return err;
 			if (wanted) {
 				asked++;
 				s->stats.pc_pages_requested++;
-			} else {
-				s->stats.pc_pages_background++;
+				continue;
 			}
+			/*
+			 * A neighbour is background sent early: it counts
+			 * against max-postcopy-bandwidth (rule S4).
+			 */
+			s->stats.pc_pages_background++;
+			if (s->stats.pages_sent != data)
+				pcmig_rate_charge(s, PCMIG_WIRE_FRAME_HDR_LEN +
+						  PCMIG_RAM_PAGE_LEN);
 		}
 		if (!asked)
 			s->stats.pc_dup_requests++;
@@ -341,10 +391,18 @@ int pcmig_ram_postcopy(struct pcmig_session *s)
 			__clear_bit(page, sl->dirty);
 			vm->dirty--;
 			err = send_page(s, sl, page, &z, false);
+			if (err == -EAGAIN) {
+				/* A request came first: serve it, then this. */
+				__set_bit(page, sl->dirty);
+				vm->dirty++;
+				break;
+			}
 			if (err)
 				return err;
 			s->stats.pc_pages_background++;
 		}
+		if (err == -EAGAIN)
+			continue;
 		if (page >= sl->npages) {
 			/* Runs do not cross slots. */
 			err = flush_zeroes(s, &z);

@@ -18,6 +18,7 @@ struct pcmig_session;
 struct pcmig_ram_state {
 	bool started;		/* source: logging on, layout sent */
 	bool probed;		/* source: the bandwidth was measured */
+	bool cut_short;		/* source: a pass ended early for postcopy */
 	u8 *frame;		/* one RAM_PAGE payload */
 	ktime_t harvested;	/* source: start of the dirty-rate window */
 	u64 rate_pages;		/* source: pages dirtied in that window */

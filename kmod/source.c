@@ -156,7 +156,10 @@ static int run_precopy(struct pcmig_session *s, enum pcmig_decision *out)
 		err = save_sort(s, PCMIG_SORT_COMPATIBLE);
 		if (err)
 			return err;
-		s->stats.passes++;
+		/* A pass cut short for postcopy is no pass. */
+		if (!s->ram.cut_short)
+			s->stats.passes++;
+		s->ram.cut_short = false;
 		pcmig_session_progress(s, true);
 	}
 	*out = d;

@@ -155,7 +155,7 @@ int pcmig_recv_last_word(struct pcmig_session *s, void *buf, size_t len)
  * bytes first, then sleep until the time they are due.  Idle time is not
  * banked beyond one window, so a long pause cannot turn into a burst.
  */
-static int rate_limit(struct pcmig_session *s, u32 len)
+static int rate_limit(struct pcmig_session *s, u32 len, bool yield)
 {
 	u64 limit = pcmig_rate_limit(READ_ONCE(s->phase), false,
 				     READ_ONCE(s->max_bandwidth),
@@ -179,38 +179,65 @@ static int rate_limit(struct pcmig_session *s, u32 len)
 		return 0;
 	s->rl_bytes += len;
 	due = mul_u64_u64_div_u64(s->rl_bytes, NSEC_PER_SEC, limit);
-	/* A page request (postcopy) is served before this one goes. */
-	if (due > elapsed)
-		wait_event_timeout(s->wq, pcmig_session_aborted(s) ||
-				   pcmig_pc_request_queued(s),
-				   nsecs_to_jiffies(due - elapsed));
-	return pcmig_session_aborted(s) ? -EINTR : 0;
+	if (due <= elapsed)
+		return 0;
+	wait_event_timeout(s->wq, pcmig_session_aborted(s) ||
+			   (yield && pcmig_pc_request_queued(s)),
+			   nsecs_to_jiffies(due - elapsed));
+	if (pcmig_session_aborted(s))
+		return -EINTR;
+	/*
+	 * A page request (postcopy) came before this frame was due: it goes
+	 * first, and this frame gives its budget back and waits its turn.
+	 */
+	if (yield && pcmig_pc_request_queued(s) &&
+	    ktime_to_ns(ktime_sub(ktime_get(), s->rl_start)) < due) {
+		s->rl_bytes -= len;
+		return -EAGAIN;
+	}
+	return 0;
 }
 
+/* Bytes sent unpaced that the paced stream makes up for (rule S4). */
+void pcmig_rate_charge(struct pcmig_session *s, u32 len)
+{
+	if (s->rl_limit)
+		s->rl_bytes += len;
+}
+
+enum pcmig_pace {
+	PCMIG_PACED,		/* by the phase's limit (rule S4) */
+	PCMIG_PACED_YIELD,	/* ... giving way to a page request */
+	PCMIG_UNPACED,		/* requested pages, page requests, last words */
+};
+
 /*
- * @final: a last word (see send_buf()); @urgent: a requested page or a page
- * request in postcopy, never paced (rule S4).  Two threads may send on one
+ * @final: a last word (see send_buf()).  Two threads may send on one
  * session (the destination's fault thread sends page requests): a frame
- * goes out whole under s->tx_lock.
+ * goes out whole under s->tx_lock.  Pacing happens before, in the one
+ * thread that sends paced frames, the session worker.
  */
 static int send_frame(struct pcmig_session *s, u8 section, u8 type,
-		      const void *payload, u32 len, bool final, bool urgent)
+		      const void *payload, u32 len, bool final,
+		      enum pcmig_pace pace)
 {
 	u8 hdr[PCMIG_WIRE_FRAME_HDR_LEN];
 	int err = 0;
 
 	if (!final && pcmig_session_aborted(s))
 		return -EINTR;
-	mutex_lock(&s->tx_lock);
-	if (!final && !urgent)
-		err = rate_limit(s, len + sizeof(hdr));
+	if (!final && pace != PCMIG_UNPACED)
+		err = rate_limit(s, len + sizeof(hdr),
+				 pace == PCMIG_PACED_YIELD);
+	if (err)
+		return err;
 	pcmig_wire_put_frame(hdr, section, type, len);
-	if (!err)
-		err = send_buf(s, hdr, sizeof(hdr), final, len != 0);
+	mutex_lock(&s->tx_lock);
+	err = send_buf(s, hdr, sizeof(hdr), final, len != 0);
 	if (!err && len)
 		err = send_buf(s, payload, len, final, false);
 	mutex_unlock(&s->tx_lock);
-	if (!err && !final && !urgent)
+	if (!err && !final && pace != PCMIG_UNPACED)
 		pcmig_session_progress(s, false);
 	return err;
 }
@@ -218,13 +245,23 @@ static int send_frame(struct pcmig_session *s, u8 section, u8 type,
 int pcmig_send_frame(struct pcmig_session *s, u8 section, u8 type,
 		     const void *payload, u32 len)
 {
-	return send_frame(s, section, type, payload, len, false, false);
+	return send_frame(s, section, type, payload, len, false, PCMIG_PACED);
 }
 
+/* Rule S4: requested pages and page requests never wait for a limit. */
 int pcmig_send_frame_urgent(struct pcmig_session *s, u8 section, u8 type,
 			    const void *payload, u32 len)
 {
-	return send_frame(s, section, type, payload, len, false, true);
+	return send_frame(s, section, type, payload, len, false,
+			  PCMIG_UNPACED);
+}
+
+/* Postcopy background: -EAGAIN, unsent, when a page request came first. */
+int pcmig_send_frame_yield(struct pcmig_session *s, u8 section, u8 type,
+			   const void *payload, u32 len)
+{
+	return send_frame(s, section, type, payload, len, false,
+			  PCMIG_PACED_YIELD);
 }
 
 /* Best effort: tell the peer why we stop, without waiting on it. */
@@ -235,7 +272,7 @@ void pcmig_send_last_word(struct pcmig_session *s, u8 section, u8 type,
 		return;
 	send_frame(s, section, type, reason,
 		   min_t(size_t, strlen(reason), PCMIG_WIRE_REASON_MAX), true,
-		   false);
+		   PCMIG_UNPACED);
 }
 
 int pcmig_send_preamble(struct pcmig_session *s, u32 magic)

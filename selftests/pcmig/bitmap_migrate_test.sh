@@ -26,23 +26,15 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/mig.sh"
 # shellcheck source=lib/extents.sh
 . "$HERE/lib/extents.sh"
+# shellcheck source=lib/dmnode.sh
+. "$HERE/lib/dmnode.sh"
 
-export DM_DISABLE_UDEV=1
 PORT=4446
 WORK=$(mktemp -d)
 BACKING_SIZE=$(( (4 << 30) + (1 << 20) ))	# sparse
 SMALL=$(( (64 << 20) / 512 - 5 ))	# sectors: no multiple of a granule
 BIG=$(( (4 << 30) / 512 ))
-LOOP=
 CAPS=(--caps postcopy-bitmaps)
-
-# Tests run in subshells (tap_run): find their nodes by target type.
-remove_nodes() {
-	local n
-	for n in $(dmsetup ls --target pcmig 2>/dev/null | awk '$1 != "No" { print $1 }'); do
-		dmsetup remove --noudevsync "$n"
-	done
-}
 
 cleanup() {
 	kill_all
@@ -58,35 +50,6 @@ run() {
 	tap_run "$@"
 	kill_all
 	remove_nodes
-}
-
-setup() {
-	modprobe loop || return 1
-	truncate -s $BACKING_SIZE "$WORK/backing"
-	LOOP=$(losetup -f --show "$WORK/backing")
-}
-
-# mknode NAME SECTORS: a pcmig node of that name over the shared backing.
-mknode() {
-	dmsetup create --noudevsync "$1" --table "0 $2 pcmig $LOOP 0 $1"
-}
-
-add() { pcmigd bitmap add "$@" >/dev/null; }
-
-# same SRCNODE DSTNODE BITMAP [EXTRA-EXTENTS-FILE]: the destination's
-# extents equal the source's (with the extra extents merged in).
-same() {
-	pcmigd bitmap dump "$1" "$3" >"$WORK/src.ext" || return 1
-	pcmigd bitmap dump "$2" "$3" >"$WORK/dst.ext" || return 1
-	if [ -n "$4" ]; then
-		merge_extents "$WORK/src.ext" "$4" >"$WORK/want.ext"
-	else
-		cp "$WORK/src.ext" "$WORK/want.ext"
-	fi
-	cmp -s "$WORK/want.ext" "$WORK/dst.ext" && return 0
-	echo "bitmap $3: $2 differs from $1"
-	diff "$WORK/want.ext" "$WORK/dst.ext" | head -20
-	return 1
 }
 
 # field NODE BITMAP KEY: one field of "bitmap list --json".
@@ -293,7 +256,7 @@ t_bad_mapping_refused() {
 }
 
 netns_up || { echo "Bail out! cannot set up the namespaces"; exit 1; }
-setup || { echo "Bail out! cannot set up the backing device"; exit 1; }
+dm_setup || { echo "Bail out! cannot set up the backing device"; exit 1; }
 tap_plan 6
 run bitmaps_in_stopped_phase t_stopped_phase
 run bitmaps_in_postcopy_with_destination_writes t_postcopy

@@ -25,8 +25,14 @@ ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 # shellcheck source=lib/mig.sh
 . "$HERE/lib/mig.sh"
 
+# shellcheck source=lib/extents.sh
+. "$HERE/lib/extents.sh"
+# shellcheck source=lib/dmnode.sh
+. "$HERE/lib/dmnode.sh"
+
 PORT=4448
-NTESTS=13
+BACKING_SIZE=$((256 << 20))	# sparse
+NTESTS=14
 # shellcheck source=lib/vmm_mig.sh
 . "$HERE/lib/vmm_mig.sh"
 # Every destination takes postcopy-ram as the source does.
@@ -129,16 +135,40 @@ t_kill_src_vmm() {
 	[ "$d" = "$ref" ] || { show ksv.src; show ksv.dst; return 1; }
 }
 
+# postcopy-ram and postcopy-bitmaps together: the guest and a block
+# node's dirty bitmap both arrive (the bitmap after RAM, in postcopy).
+t_bitmaps() {
+	local rc=0 sectors=$(((128 << 20) / 512))
+	dm_setup || return 1
+	mknode pcs1 $sectors && mknode pcd1 $sectors || rc=1
+	[ $rc = 0 ] && add pcs1 b1 --granularity 4096 || rc=1
+	write_dev /dev/mapper/pcs1 $((1 << 20)) 8192
+	write_dev /dev/mapper/pcs1 $((100 << 20)) 4096
+	if [ $rc = 0 ]; then
+		DST_ARGS="--caps postcopy-ram,postcopy-bitmaps --json" \
+			migrate_ok bm "--mem 16" "$BUSY" --caps postcopy-ram,postcopy-bitmaps \
+			--bitmap-map pcs1:pcd1 --postcopy-after passes:0 --json || rc=1
+	fi
+	if [ $rc = 0 ]; then
+		grep -h "bitmap pcs1/b1\|bitmap pcd1/b1" "$WORK/bm.src" "$WORK/bm.dst"
+		same pcs1 pcd1 b1 || rc=1
+		pc_stats bm dst requests pages_requested faults
+	fi
+	remove_nodes
+	losetup -d "$LOOP"
+	return $rc
+}
+
 # ---- failures in postcopy ----------------------------------------------
 
 # A guest that runs ~30 s; postcopy at once with the background held to
-# 256 KiB/s, so postcopy lasts long enough to break it.
+# 128 KiB/s, so postcopy lasts long enough to break it.
 LONG="seed=35 pages=2048 write_pct=50 iters=150000 burst=100 pace=20000"
 
 # start_pc NAME: a migration that is in postcopy on both sides.
 start_pc() {
 	start_migration "$1" "--mem 16" "$LONG" --caps postcopy-ram \
-		--postcopy-after passes:0 --max-postcopy-bandwidth 256K || return 1
+		--postcopy-after passes:0 --max-postcopy-bandwidth 128K || return 1
 	wait_for dst phase postcopy 30 || { show "$1.src"; show "$1.dst"; return 1; }
 	wait_for src phase postcopy 10 || return 1
 	sleep 1
@@ -213,6 +243,7 @@ run_case "postcopy at once: unmigrated digest" t_at_once
 run_case "postcopy after 2 passes: unmigrated digest" t_after_passes
 run_case "not converging in precopy, auto postcopy: unmigrated digest" t_nonconverging
 run_case "3 vCPUs faulting at once: unmigrated digest" t_vcpus
+run_case "postcopy-ram with postcopy-bitmaps: digest, bitmap arrives" t_bitmaps
 run_case "netem RTT 10 ms: requests used, every page arrives, digest" t_netem
 run_case "source VMM killed in postcopy: migration completes, digest" t_kill_src_vmm
 run_case "connection cut in postcopy: both fail, source keeps the guest" t_cut

@@ -317,7 +317,7 @@ t_kill_src_vmm() {
 	kill -9 "$SVMM"
 	wait_src
 	wait_dst
-	expect_fail ksv src "1|6" "pcmigd: .*(VMM '[a-z]*': .*(refused|closed|No such)|guest memory unreadable)" || return 1
+	expect_fail ksv src "1|6" "pcmigd: .*(VMM '[a-z]*': .*(refused|closed|No such)|guest memory unreadable|the source VMM exited)" || return 1
 	expect_fail ksv dst 1 "migration (failed|cancelled).*reason: .+" || return 1
 	grep -q "^destination VMM told to quit" "$WORK/ksv.dst" || { show ksv.dst; return 1; }
 	dest_vmm_quit ksv
