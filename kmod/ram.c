@@ -388,6 +388,11 @@ int pcmig_ram_postcopy(struct pcmig_session *s)
 			page = find_next_bit(sl->dirty, sl->npages, page);
 			if (page >= sl->npages)
 				break;
+			err = pcmig_stream_wait_room(s);
+			if (err == -EAGAIN)
+				break;	/* serve the request first */
+			if (err)
+				return err;
 			__clear_bit(page, sl->dirty);
 			vm->dirty--;
 			err = send_page(s, sl, page, &z, false);

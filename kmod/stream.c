@@ -8,6 +8,7 @@
  * racing a shutdown() against a worker that may still want to tell the
  * peer why it stops.
  */
+#include <linux/delay.h>
 #include <linux/math64.h>
 #include <linux/net.h>
 #include <linux/sched.h>
@@ -26,6 +27,9 @@
 #define PCMIG_KEEPALIVE_IDLE	10	/* s before the first probe */
 #define PCMIG_KEEPALIVE_INTVL	5	/* s between probes */
 #define PCMIG_KEEPALIVE_CNT	3	/* unanswered probes = dead */
+#define PCMIG_USER_TIMEOUT_MS	30000	/* unacknowledged data = dead */
+/* Postcopy: bytes queued unsent before a background page waits. */
+#define PCMIG_PC_UNSENT_MAX	(64U << 10)
 
 void pcmig_stream_setup(struct pcmig_session *s)
 {
@@ -45,6 +49,19 @@ void pcmig_stream_setup(struct pcmig_session *s)
 		tcp_sock_set_keepidle(sk, PCMIG_KEEPALIVE_IDLE);
 		tcp_sock_set_keepintvl(sk, PCMIG_KEEPALIVE_INTVL);
 		tcp_sock_set_keepcnt(sk, PCMIG_KEEPALIVE_CNT);
+		/*
+		 * Data the peer does not acknowledge for this long (a cut
+		 * link while we send, where keepalive never starts) is an
+		 * error rather than retransmissions for a quarter hour.
+		 */
+		tcp_sock_set_user_timeout(sk, PCMIG_USER_TIMEOUT_MS);
+		/*
+		 * Small frames must not wait for the previous one's ACK
+		 * (Nagle, up to a delayed-ACK timeout): page requests and
+		 * requested pages are latency bound.  Bulk frames are
+		 * coalesced with MSG_MORE instead.
+		 */
+		tcp_sock_set_nodelay(sk);
 	}
 	s->rl_start = ktime_get();
 	s->rl_bytes = 0;
@@ -194,6 +211,33 @@ static int rate_limit(struct pcmig_session *s, u32 len, bool yield)
 	    ktime_to_ns(ktime_sub(ktime_get(), s->rl_start)) < due) {
 		s->rl_bytes -= len;
 		return -EAGAIN;
+	}
+	return 0;
+}
+
+/*
+ * Postcopy: a requested page queues behind what the socket holds unsent,
+ * so the background keeps that short (the bytes in flight are on their
+ * way anyway).  Waits while it is long, unless a request is waiting.
+ */
+int pcmig_stream_wait_room(struct pcmig_session *s)
+{
+	struct tcp_sock *tp;
+
+	if (s->sock->sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	tp = tcp_sk(s->sock->sk);
+	while (READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_nxt) >
+	       PCMIG_PC_UNSENT_MAX) {
+		/* A broken connection: the next send says how. */
+		if (READ_ONCE(s->sock->sk->sk_err) ||
+		    READ_ONCE(s->sock->sk->sk_state) != TCP_ESTABLISHED)
+			return 0;
+		if (pcmig_session_aborted(s))
+			return -EINTR;
+		if (pcmig_pc_request_queued(s))
+			return -EAGAIN;
+		usleep_range(100, 200);
 	}
 	return 0;
 }

@@ -18,6 +18,7 @@ int pcmig_send_frame_urgent(struct pcmig_session *s, u8 section, u8 type,
 int pcmig_send_frame_yield(struct pcmig_session *s, u8 section, u8 type,
 			   const void *payload, u32 len);
 void pcmig_rate_charge(struct pcmig_session *s, u32 len);
+int pcmig_stream_wait_room(struct pcmig_session *s);
 int pcmig_send_preamble(struct pcmig_session *s, u32 magic);
 void pcmig_send_last_word(struct pcmig_session *s, u8 section, u8 type,
 			  const char *reason);

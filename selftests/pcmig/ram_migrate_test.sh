@@ -33,7 +33,7 @@ ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 . "$HERE/lib/mig.sh"
 
 PORT=4447
-NTESTS=18
+NTESTS=20
 # shellcheck source=lib/vmm_mig.sh
 . "$HERE/lib/vmm_mig.sh"
 trap cleanup EXIT
@@ -253,6 +253,37 @@ wait_stopped_phase() {
 
 # The destination pcmigd killed in the stopped phase: the source fails
 # and resumes its VM, which ends with the right digest.
+# The connection cut (ss -K: an RST, as a failing link or firewall gives)
+# in precopy and in the stopped phase: both sides fail with the cause,
+# the source guest runs on (resumed if it was stopped) with the right
+# digest, the destination VMM is told to quit.
+cut_case() {
+	local name=$1 shape=$2 wl=$3
+	in_src ss -K dst "$ADDR_DST" >/dev/null || return 1
+	wait_src
+	wait_dst
+	expect_fail "$name" src 1 "migration failed.*reason: .*connection" || return 1
+	expect_fail "$name" dst 1 "migration failed.*reason: .*connection" || return 1
+	grep -q "^VM \(left running\|resumed\) on this host" "$WORK/$name.src" ||
+		{ show "$name.src"; return 1; }
+	dest_vmm_quit "$name" || return 1
+	source_runs_on "$name" "$shape" "$wl"
+}
+
+t_cut_precopy() {
+	# shellcheck disable=SC2086
+	start_migration cpr "$SLOW_SHAPE" "$SLOW_WL" $SLOW_ARGS || return 1
+	wait_pages src 300 || return 1
+	cut_case cpr "$SLOW_SHAPE" "$SLOW_WL"
+}
+
+t_cut_stopped() {
+	# shellcheck disable=SC2086
+	start_migration cst "$STOP_SHAPE" "$STOP_WL" $STOP_ARGS || return 1
+	wait_stopped_phase cst || return 1
+	cut_case cst "$STOP_SHAPE" "$STOP_WL"
+}
+
 t_kill_dst_pcmigd_stopped() {
 	# shellcheck disable=SC2086
 	start_migration kds "$STOP_SHAPE" "$STOP_WL" $STOP_ARGS || return 1
@@ -340,6 +371,8 @@ run_case "source pcmigd killed in precopy: source runs on, destination quits" t_
 run_case "destination pcmigd killed in precopy: source runs on" t_kill_dst_pcmigd_precopy
 run_case "destination pcmigd killed in the stopped phase: source resumes" t_kill_dst_pcmigd_stopped
 run_case "source pcmigd killed in the stopped phase: destination quits, source resumable" t_kill_src_pcmigd_stopped
+run_case "connection cut in precopy: both report it, source runs on" t_cut_precopy
+run_case "connection cut in the stopped phase: source resumes, runs on" t_cut_stopped
 run_case "destination VMM killed: both report it, source runs on" t_kill_dst_vmm
 run_case "source VMM killed: both report it, destination quits" t_kill_src_vmm
 vmm_suite_end
