@@ -489,28 +489,19 @@ static void received(struct pcmig_vm *vm, struct pcmig_vm_slot *sl, u64 page,
 			vm->dirty++;
 }
 
-/*
- * A zero run.  A page not received before that reads as zero is left
- * alone: reading an untouched page of a fresh VM maps the shared zero
- * page, where writing zeros would allocate memory for every page of the
- * guest and slow the stopped phase down.
- */
-static int zero_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
-		    u64 page, u64 n)
+/* Pages [page, end) not received: cleared unless they read as zero. */
+static int zero_unless_zero(struct pcmig_session *s,
+			    struct pcmig_vm_slot *sl, u64 page, u64 end)
 {
-	u64 end = page + n;
 	int err;
 
-	if (page > sl->npages || n > sl->npages - page)
-		return -EINVAL;
 	if (!s->ram.frame) {
 		s->ram.frame = kmalloc(PCMIG_RAM_PAGE_LEN, GFP_KERNEL);
 		if (!s->ram.frame)
 			return -ENOMEM;
 	}
 	for (; page < end; page++) {
-		if (!test_bit(page, sl->dirty) &&
-		    !pcmig_vm_read_page(&s->vm, sl, page, s->ram.frame) &&
+		if (!pcmig_vm_read_page(&s->vm, sl, page, s->ram.frame) &&
 		    !memchr_inv(s->ram.frame, 0, PCMIG_RAM_PAGE_SIZE))
 			continue;
 		err = pcmig_vm_zero_pages(&s->vm, sl, page, 1);
@@ -518,6 +509,42 @@ static int zero_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 			return err;
 		if (!((page + 1) % 512))
 			cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * A zero run.  Pages not received before are dropped from the VMM's
+ * memory (anonymous memory then reads as zero): one page-table walk per
+ * run, where reading each page to see whether it is zero cost the
+ * destination more than the source spent sending the run, a backlog the
+ * stopped phase then waited for.  Pages that held data are cleared.  On
+ * memory that cannot be dropped (shared, file-backed), a page not
+ * received that reads as zero is left alone, so a fresh VM's memory is
+ * not allocated by zeros.
+ */
+static int zero_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
+		    u64 page, u64 n)
+{
+	u64 end = page + n, next;
+	int err;
+
+	if (page > sl->npages || n > sl->npages - page)
+		return -EINVAL;
+	while (page < end) {
+		if (test_bit(page, sl->dirty)) {
+			next = find_next_zero_bit(sl->dirty, end, page);
+			err = pcmig_vm_zero_pages(&s->vm, sl, page, next - page);
+		} else {
+			next = find_next_bit(sl->dirty, end, page);
+			err = pcmig_vm_zap(&s->vm, sl, page, next - page);
+			if (err == -EOPNOTSUPP)
+				err = zero_unless_zero(s, sl, page, next);
+		}
+		if (err)
+			return err;
+		page = next;
+		cond_resched();
 	}
 	return 0;
 }

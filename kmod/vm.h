@@ -83,7 +83,7 @@ int pcmig_vm_zero_pages(struct pcmig_vm *vm, const struct pcmig_vm_slot *sl,
 			u64 page, u64 n);
 
 /*
- * Destination, RAM postcopy.  pcmig_vm_zap() drops what the VMM's memory
+ * Destination (zero runs, RAM postcopy).  pcmig_vm_zap() drops what the VMM's memory
  * holds for @n pages from @page, so that touching them faults; guest
  * memory must be anonymous and private (-EOPNOTSUPP otherwise).
  * pcmig_vm_revoke() replaces all guest memory with an inaccessible

@@ -32,7 +32,7 @@ ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 
 PORT=4448
 BACKING_SIZE=$((256 << 20))	# sparse
-NTESTS=14
+NTESTS=16
 # shellcheck source=lib/vmm_mig.sh
 . "$HERE/lib/vmm_mig.sh"
 # Every destination takes postcopy-ram as the source does.
@@ -90,6 +90,56 @@ t_vcpus() {
 		"seed=34 pages=1536 write_pct=30 iters=20000 burst=100 pace=30000" \
 		--caps postcopy-ram --postcopy-after passes:0 --json || return 1
 	pc_stats vcpus dst requests faults threads
+}
+
+# start-postcopy from another shell (rule S3), no policy: precopy keeps
+# iterating at 1 MiB/s until the request, then the switch comes.
+t_manual() {
+	local ref d
+	NC_LONG="seed=36 pages=1024 write_pct=90 iters=300000 burst=200 pace=20000"
+	ref=$(ref_digest "--mem 8" "$NC_LONG") || return 1
+	start_migration man "--mem 8" "$NC_LONG" --max-bandwidth 1M \
+		--caps postcopy-ram --json || return 1
+	wait_min src passes 1 30 || { show man.src; return 1; }
+	in_src pcmigd start-postcopy || return 1
+	wait_src
+	wait_dst
+	[ "$SRC_RC" = 0 ] && [ "$DST_RC" = 0 ] || { show man.src; show man.dst; return 1; }
+	wait_exit "$DVMM"
+	# RAM went after the switch: the background carried pages.
+	pc_stats man src pages_background pages_requested passes
+	[ "$(pc_stats man src pages_background)" != "pages_background=0" ] || return 1
+	d=$(digest_of "$WORK/man-d.out")
+	echo "migrated digest $d, unmigrated $ref"
+	[ "$d" = "$ref" ]
+}
+
+# Rule S4 in postcopy: --max-bandwidth (256K, which paces the 1 MiB
+# bandwidth probe before the switch) no longer applies; the background
+# keeps to --max-postcopy-bandwidth (1M).
+t_pc_bandwidth() {
+	migrate_ok pbw "--mem 16" "$LONG" --caps postcopy-ram \
+		--postcopy-after passes:0 --max-bandwidth 256K \
+		--max-postcopy-bandwidth 1M --json || return 1
+	python3 - "$WORK/pbw.src" <<'PYEOF'
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        d = json.loads(line)
+        st, pc = d["stats"], d["postcopy"]
+        ms = st["elapsed_ms"] - st["downtime_ms"]
+        bg = pc["pages_background"]
+        print(f"{st['bytes_sent']} bytes in {st['elapsed_ms']} ms, {bg} background pages, "
+              f"{pc['pages_requested']} requested, limits 256K / 1M")
+        # Beyond what 256 KiB/s would carry: max-bandwidth was ignored.
+        assert st["bytes_sent"] / (st["elapsed_ms"] / 1000) > 2 * 262144, st
+        # Within the postcopy limit (requested pages are not limited).
+        assert st["bytes_sent"] / (st["elapsed_ms"] / 1000) <= 1.2 * (1 << 20) + \
+            pc["pages_requested"] * 4096 / (st["elapsed_ms"] / 1000), st
+        break
+else:
+    sys.exit("no JSON result")
+PYEOF
 }
 
 # 5 ms each way (RTT 10 ms): the guest waits on its faults, and every
@@ -243,6 +293,8 @@ run_case "postcopy at once: unmigrated digest" t_at_once
 run_case "postcopy after 2 passes: unmigrated digest" t_after_passes
 run_case "not converging in precopy, auto postcopy: unmigrated digest" t_nonconverging
 run_case "3 vCPUs faulting at once: unmigrated digest" t_vcpus
+run_case "start-postcopy from another shell: switches, digest" t_manual
+run_case "postcopy ignores max-bandwidth, keeps max-postcopy-bandwidth" t_pc_bandwidth
 run_case "postcopy-ram with postcopy-bitmaps: digest, bitmap arrives" t_bitmaps
 run_case "netem RTT 10 ms: requests used, every page arrives, digest" t_netem
 run_case "source VMM killed in postcopy: migration completes, digest" t_kill_src_vmm
