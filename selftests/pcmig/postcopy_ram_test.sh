@@ -42,7 +42,7 @@ trap cleanup EXIT
 # A guest busy over 8 MiB of its 16.
 BUSY="seed=31 pages=2048 write_pct=50 iters=30000 burst=100 pace=20000"
 
-# stats_of NAME SIDE KEYS...: the final JSON's stats and postcopy object.
+# pc_stats NAME SIDE KEYS...: KEYS of the final JSON's postcopy object (or stats).
 pc_stats() {
 	python3 - "$WORK/$1.$2" "${@:3}" <<'PYEOF'
 import json, sys
