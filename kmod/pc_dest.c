@@ -51,6 +51,26 @@ int pcmig_pc_dest_prepare(struct pcmig_session *s, const char **why)
 	return pcmig_uffd_open_dev(&s->pc.uffd, why);
 }
 
+/*
+ * The name of the VMM thread @tid (its id as the fault message gives it,
+ * in the VMM's pid namespace, which is ours unless the VMM runs in a
+ * namespace of its own: then no name).
+ */
+static void thread_name(u32 tid, char *comm)
+{
+	struct task_struct *t;
+	struct pid *pid;
+
+	comm[0] = '\0';
+	pid = find_get_pid(tid);
+	t = pid ? get_pid_task(pid, PIDTYPE_PID) : NULL;
+	if (t) {
+		__get_task_comm(comm, TASK_COMM_LEN, t);
+		put_task_struct(t);
+	}
+	put_pid(pid);
+}
+
 static struct pcmig_pc_blocked *thread_of(struct pcmig_postcopy *pc, u32 tid)
 {
 	u32 i;
@@ -195,6 +215,7 @@ static int on_fault(struct pcmig_session *s, const struct uffd_msg *m)
 	struct pcmig_vm_slot *sl;
 	ktime_t now = ktime_get();
 	u8 req[PCMIG_RAM_RUN_LEN];
+	char comm[TASK_COMM_LEN];
 	bool first, here;
 	u64 page, gfn;
 
@@ -206,11 +227,14 @@ static int on_fault(struct pcmig_session *s, const struct uffd_msg *m)
 	gfn = (sl->gpa >> PAGE_SHIFT) + page;
 	first = !xa_insert(&pc->requested, gfn,
 			   xa_mk_value(ktime_to_ns(now)), GFP_KERNEL);
+	thread_name(m->arg.pagefault.feat.ptid, comm);
 	spin_lock(&pc->lock);
 	s->stats.pc_faults++;
 	here = test_bit(page, sl->dirty);
 	t = thread_of(pc, m->arg.pagefault.feat.ptid);
 	if (t) {
+		if (!t->faults)
+			strscpy(t->comm, comm, sizeof(t->comm));
 		t->faults++;
 		if (!here) {
 			t->waiting = true;
@@ -424,7 +448,9 @@ static int fill_threads(struct pcmig_session *s, struct sk_buff *skb)
 				      PCMIG_PCT_PAD) ||
 		    nla_put_u64_64bit(skb, PCMIG_PCT_BLOCKED_US,
 				      div_u64(blocked, NSEC_PER_USEC),
-				      PCMIG_PCT_PAD)) {
+				      PCMIG_PCT_PAD) ||
+		    (t[i].comm[0] &&
+		     nla_put_string(skb, PCMIG_PCT_NAME, t[i].comm))) {
 			err = -EMSGSIZE;
 			break;
 		}

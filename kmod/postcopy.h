@@ -19,6 +19,7 @@
 #define _PCMIG_POSTCOPY_H
 
 #include <linux/ktime.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
@@ -39,6 +40,7 @@ struct sk_buff;
 
 struct pcmig_pc_blocked {
 	u32 tid;
+	char comm[TASK_COMM_LEN];	/* at its first fault, or "" */
 	u64 faults;
 	u64 blocked_ns;
 	u64 gfn;		/* the page it waits for, if waiting */

@@ -125,6 +125,10 @@ int negotiate(int fd, const struct hello *local, int timeout_ms,
 	ret = net_write_full(fd, buf, len, deadline);
 	if (code)
 		fail(n, EXIT_REFUSED, "refused: %s", why);
+	/* A peer that hung up after its hello sent no verdict either. */
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		return fail(n, EXIT_REFUSED,
+			    "peer sent no verdict (connection closed)");
 	if (ret)
 		return fail(n, code ? EXIT_REFUSED : EXIT_NET,
 			    "sending verdict: %s", strerror(-ret));

@@ -252,7 +252,8 @@ void progress_pc_thread(const struct session_pc_thread *t, char *buf,
 {
 	char b[UNITS_LEN];
 
-	snprintf(buf, len, "postcopy thread %u: %llu fault%s, blocked %s",
-		 (unsigned int)t->tid, (unsigned long long)t->faults,
+	snprintf(buf, len, "postcopy thread %u%s%s%s: %llu fault%s, blocked %s",
+		 (unsigned int)t->tid, *t->name ? " (" : "", t->name,
+		 *t->name ? ")" : "", (unsigned long long)t->faults,
 		 t->faults == 1 ? "" : "s", fmt_us(t->blocked_us, b));
 }

@@ -69,6 +69,7 @@ static const struct nla_policy pct_policy[PCMIG_PCT_MAX + 1] = {
 	[PCMIG_PCT_TID] = { .type = NLA_U32 },
 	[PCMIG_PCT_FAULTS] = { .type = NLA_U64 },
 	[PCMIG_PCT_BLOCKED_US] = { .type = NLA_U64 },
+	[PCMIG_PCT_NAME] = { .type = NLA_NUL_STRING, .maxlen = 15 },
 };
 
 /* The counters among the stats; the others are u64 (or nests). */
@@ -108,6 +109,9 @@ static int parse_pc_threads(struct nlattr *nest, struct pcmig_session *s)
 			t->faults = nla_get_u64(tb[PCMIG_PCT_FAULTS]);
 		if (tb[PCMIG_PCT_BLOCKED_US])
 			t->blocked_us = nla_get_u64(tb[PCMIG_PCT_BLOCKED_US]);
+		if (tb[PCMIG_PCT_NAME])
+			snprintf(t->name, sizeof(t->name), "%s",
+				 nla_get_string(tb[PCMIG_PCT_NAME]));
 	}
 	return 0;
 }
@@ -308,8 +312,9 @@ static void print_postcopy(FILE *f, const struct pcmig_session *s)
 	for (uint32_t i = 0; i < s->pc_threads; i++) {
 		const struct session_pc_thread *t = &s->pc_thread[i];
 
-		snprintf(label, sizeof(label), "pc-thread %" PRIu32 ":",
-			 t->tid);
+		snprintf(label, sizeof(label), "pc-thread %" PRIu32 "%s%s%s:",
+			 t->tid, *t->name ? " (" : "", t->name,
+			 *t->name ? ")" : "");
 		fprintf(f, "  %-23s %" PRIu64 " fault%s, blocked %s\n", label,
 			t->faults, t->faults == 1 ? "" : "s",
 			fmt_us(t->blocked_us, b));
@@ -436,6 +441,8 @@ static void postcopy_json(struct json *j, const struct pcmig_session *s)
 	for (uint32_t i = 0; i < s->pc_threads; i++) {
 		json_obj_begin(j, NULL);
 		json_u64(j, "tid", s->pc_thread[i].tid);
+		if (*s->pc_thread[i].name)
+			json_str(j, "name", s->pc_thread[i].name);
 		json_u64(j, "faults", s->pc_thread[i].faults);
 		json_u64(j, "blocked_us", s->pc_thread[i].blocked_us);
 		json_obj_end(j);

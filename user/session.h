@@ -25,6 +25,7 @@
 /* Destination, RAM postcopy: one VMM thread that waited for pages. */
 struct session_pc_thread {
 	uint32_t tid;
+	char name[16];		/* the thread's name (comm), or "" */
 	uint64_t faults;
 	uint64_t blocked_us;
 };

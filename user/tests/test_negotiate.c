@@ -141,7 +141,12 @@ void test_negotiate(void)
 
 	hello_encode(&dst, h);
 	run(&src, NULL, (const char *)h, sizeof(h), 2000, &a, &b);
+	/*
+	 * Whether our hello, our verdict or our read of its verdict meets
+	 * the closed connection depends on timing: each says so.
+	 */
 	tap_ok(a.ret == EXIT_REFUSED &&
-	       strstr(a.n.msg[0], "peer sent no verdict"),
+	       (strstr(a.n.msg[0], "peer sent no verdict") ||
+		strstr(a.n.msg[0], "peer closed the connection")),
 	       "negotiation: no verdict from the peer (%s)", a.n.msg[0]);
 }

@@ -334,9 +334,14 @@ int vcpus_start(struct vm *vm)
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
 		return -1;
 	for (unsigned int i = 0; i < vm->nvcpus; i++) {
+		char name[16];
+
 		errno = pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread, &vm->vcpu[i]);
 		if (errno)
 			return -1;
+		/* Named, so per-thread reports (postcopy faults) say which. */
+		snprintf(name, sizeof(name), "vcpu%u", i);
+		pthread_setname_np(vm->vcpu[i].thread, name);
 		vm->vcpu[i].thread_started = true;
 	}
 	return 0;

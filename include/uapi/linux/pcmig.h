@@ -194,6 +194,7 @@ enum pcmig_pc_thread {
 	PCMIG_PCT_TID,			/* u32: thread id in the VMM */
 	PCMIG_PCT_FAULTS,		/* u64: faults on missing pages */
 	PCMIG_PCT_BLOCKED_US,		/* u64: time blocked on them */
+	PCMIG_PCT_NAME,			/* string: the thread's name (comm) */
 
 	__PCMIG_PCT_MAX
 };
