@@ -216,7 +216,7 @@ static int on_fault(struct pcmig_session *s, const struct uffd_msg *m)
 	ktime_t now = ktime_get();
 	u8 req[PCMIG_RAM_RUN_LEN];
 	char comm[TASK_COMM_LEN];
-	bool first, here;
+	bool first, here, named;
 	u64 page, gfn;
 
 	if (m->event != UFFD_EVENT_PAGEFAULT)
@@ -227,7 +227,13 @@ static int on_fault(struct pcmig_session *s, const struct uffd_msg *m)
 	gfn = (sl->gpa >> PAGE_SHIFT) + page;
 	first = !xa_insert(&pc->requested, gfn,
 			   xa_mk_value(ktime_to_ns(now)), GFP_KERNEL);
-	thread_name(m->arg.pagefault.feat.ptid, comm);
+	/* The name is looked up once per thread, outside the lock. */
+	spin_lock(&pc->lock);
+	t = thread_of(pc, m->arg.pagefault.feat.ptid);
+	named = t && t->faults;
+	spin_unlock(&pc->lock);
+	if (!named)
+		thread_name(m->arg.pagefault.feat.ptid, comm);
 	spin_lock(&pc->lock);
 	s->stats.pc_faults++;
 	here = test_bit(page, sl->dirty);
