@@ -11,6 +11,9 @@
 #include "session.h"
 #include "stream.h"
 
+/* A pass's frames go out 16 pages at a time, in one sendmsg. */
+#define PCMIG_RAM_TX_LEN	(16 * (PCMIG_WIRE_FRAME_HDR_LEN + \
+				       PCMIG_RAM_PAGE_LEN))
 /* Pages of the bandwidth probe (pcmig_ram_probe()): 1 MiB. */
 #define PCMIG_RAM_PROBE_PAGES	256
 /* Pages between two looks at cancel and (ring mode) at KVM's log. */
@@ -81,7 +84,8 @@ static int ram_start(struct pcmig_session *s)
 	int err;
 
 	r->frame = kmalloc(PCMIG_RAM_PAGE_LEN, GFP_KERNEL);
-	if (!r->frame)
+	r->tx = kvmalloc(PCMIG_RAM_TX_LEN, GFP_KERNEL);
+	if (!r->frame || !r->tx)
 		return -ENOMEM;
 	err = pcmig_vm_log_start(&s->vm, &r->why);
 	if (err) {
@@ -100,6 +104,32 @@ struct zero_run {
 	u32 pages;
 };
 
+static int tx_flush(struct pcmig_session *s)
+{
+	int err = 0;
+
+	if (s->ram.tx_len)
+		err = pcmig_send_frames(s, s->ram.tx, s->ram.tx_len);
+	s->ram.tx_len = 0;
+	return err;
+}
+
+/* Room for a RAM frame of @len payload bytes in the pass's buffer. */
+static u8 *tx_reserve(struct pcmig_session *s, u8 type, u32 len, int *err)
+{
+	u8 *p;
+
+	if (s->ram.tx_len + PCMIG_WIRE_FRAME_HDR_LEN + len > PCMIG_RAM_TX_LEN) {
+		*err = tx_flush(s);
+		if (*err)
+			return NULL;
+	}
+	p = s->ram.tx + s->ram.tx_len;
+	pcmig_wire_put_frame(p, PCMIG_SEC_RAM, type, len);
+	s->ram.tx_len += PCMIG_WIRE_FRAME_HDR_LEN + len;
+	return p + PCMIG_WIRE_FRAME_HDR_LEN;
+}
+
 /*
  * A zero run is 12 bytes on the wire: in postcopy it is never paced, so
  * only a background data page can give way to a request (-EAGAIN).
@@ -112,6 +142,16 @@ static int flush_zeroes(struct pcmig_session *s, struct zero_run *z)
 
 	if (!z->pages)
 		return 0;
+	if (s->ram.batching) {
+		u8 *p = tx_reserve(s, PCMIG_RAM_ZERO, PCMIG_RAM_RUN_LEN, &err);
+
+		if (!p)
+			return err;
+		pcmig_wire_put_ram_run(p, z->gpa, z->pages);
+		s->stats.zero_pages += z->pages;
+		z->pages = 0;
+		return 0;
+	}
 	len = pcmig_wire_put_ram_run(buf, z->gpa, z->pages);
 	if (READ_ONCE(s->phase) == PCMIG_PHASE_POSTCOPY)
 		err = pcmig_send_frame_urgent(s, PCMIG_SEC_RAM, PCMIG_RAM_ZERO,
@@ -135,7 +175,7 @@ static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 		     u64 page, struct zero_run *z, bool urgent)
 {
 	u64 gpa = sl->gpa + (page << PAGE_SHIFT);
-	u8 *data = s->ram.frame + 8;
+	u8 *data = s->ram.frame + 8, *frame;
 	int err;
 
 	err = pcmig_vm_read_page(&s->vm, sl, page, data);
@@ -157,6 +197,16 @@ static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 	err = flush_zeroes(s, z);
 	if (err)
 		return err;
+	/* In a pass, the page joins the frames that go out together. */
+	if (s->ram.batching && !urgent) {
+		frame = tx_reserve(s, PCMIG_RAM_PAGE, PCMIG_RAM_PAGE_LEN, &err);
+		if (!frame)
+			return err;
+		pcmig_wire_put_ram_page_gpa(frame, gpa);
+		memcpy(frame + 8, data, PCMIG_RAM_PAGE_SIZE);
+		s->stats.pages_sent++;
+		return 0;
+	}
 	pcmig_wire_put_ram_page_gpa(s->ram.frame, gpa);
 	if (urgent)
 		err = pcmig_send_frame_urgent(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE,
@@ -173,7 +223,7 @@ static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 }
 
 /* Up to @max of the pages dirty now, each sent once. */
-static int ram_pass(struct pcmig_session *s, u64 max)
+static int pass_pages(struct pcmig_session *s, u64 max)
 {
 	struct pcmig_vm *vm = &s->vm;
 	u64 before = s->stats.pages_sent + s->stats.zero_pages;
@@ -182,11 +232,6 @@ static int ram_pass(struct pcmig_session *s, u64 max)
 	u32 i, n = 0;
 	int err = 0;
 
-	if (!s->ram.started) {
-		err = ram_start(s);
-		if (err)
-			return err;
-	}
 	harvest(s);
 	for (i = 0; i < vm->nr_slots && !err; i++) {
 		struct pcmig_vm_slot *sl = &vm->slots[i];
@@ -248,6 +293,29 @@ static int ram_pass(struct pcmig_session *s, u64 max)
 		   vm->dirty >= s->stats.pages_sent + s->stats.zero_pages -
 				before);
 	return s->ram.err;
+}
+
+/*
+ * A pass's frames are gathered and go out 16 pages at a time: one
+ * sendmsg, not two per page.
+ */
+static int ram_pass(struct pcmig_session *s, u64 max)
+{
+	int err;
+
+	if (!s->ram.started) {
+		err = ram_start(s);
+		if (err)
+			return err;
+	}
+	s->ram.batching = true;
+	err = pass_pages(s, max);
+	s->ram.batching = false;
+	if (err) {
+		s->ram.tx_len = 0;	/* the stream fails: nothing follows */
+		return err;
+	}
+	return tx_flush(s);
 }
 
 /* One pass: every page dirty now, each sent once. */
@@ -428,6 +496,8 @@ void pcmig_ram_free(struct pcmig_session *s)
 {
 	kfree(s->ram.frame);
 	s->ram.frame = NULL;
+	kvfree(s->ram.tx);
+	s->ram.tx = NULL;
 }
 
 /* ---- destination ------------------------------------------------------- */

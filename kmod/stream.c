@@ -286,6 +286,27 @@ static int send_frame(struct pcmig_session *s, u8 section, u8 type,
 	return err;
 }
 
+/*
+ * Frames already laid out in @buf (a precopy pass gathers its pages):
+ * paced as one, sent with one sendmsg, whole under s->tx_lock.
+ */
+int pcmig_send_frames(struct pcmig_session *s, const void *buf, u32 len)
+{
+	int err;
+
+	if (pcmig_session_aborted(s))
+		return -EINTR;
+	err = rate_limit(s, len, false);
+	if (err)
+		return err;
+	mutex_lock(&s->tx_lock);
+	err = send_buf(s, buf, len, false, false);
+	mutex_unlock(&s->tx_lock);
+	if (!err)
+		pcmig_session_progress(s, false);
+	return err;
+}
+
 int pcmig_send_frame(struct pcmig_session *s, u8 section, u8 type,
 		     const void *payload, u32 len)
 {

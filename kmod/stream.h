@@ -13,6 +13,7 @@ struct pcmig_session;
 void pcmig_stream_setup(struct pcmig_session *s);
 int pcmig_send_frame(struct pcmig_session *s, u8 section, u8 type,
 		     const void *payload, u32 len);
+int pcmig_send_frames(struct pcmig_session *s, const void *buf, u32 len);
 int pcmig_send_frame_urgent(struct pcmig_session *s, u8 section, u8 type,
 			    const void *payload, u32 len);
 int pcmig_send_frame_yield(struct pcmig_session *s, u8 section, u8 type,
