@@ -168,23 +168,18 @@ int pcmig_pc_place_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 int pcmig_pc_place_zero(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 			u64 page, u64 n)
 {
-	u64 end = page + n, next;
+	unsigned long b = page, e, end = page + n;
 	int err;
 
 	if (page > sl->npages || n > sl->npages - page)
 		return -EINVAL;
-	while (page < end) {
-		page = find_next_zero_bit(sl->dirty, end, page);
-		if (page >= end)
-			break;
-		next = find_next_bit(sl->dirty, end, page);
+	for_each_clear_bitrange_from(b, e, sl->dirty, end) {
 		err = pcmig_uffd_zero(&s->pc.uffd, PC_SCRATCH(s, PC_WORKER_ARG),
-				      sl->uaddr + (page << PAGE_SHIFT),
-				      (next - page) << PAGE_SHIFT);
+				      sl->uaddr + (b << PAGE_SHIFT),
+				      (e - b) << PAGE_SHIFT);
 		if (err && err != -EEXIST)
 			return err;
-		placed(s, sl, page, next - page);
-		page = next;
+		placed(s, sl, b, e - b);
 	}
 	return 0;
 }
@@ -310,19 +305,15 @@ static int register_memory(struct pcmig_session *s, const char **why)
 {
 	struct pcmig_vm *vm = &s->vm;
 	unsigned long arg = PC_SCRATCH(s, PC_WORKER_ARG);
-	u64 page, next;
+	unsigned long b, e;
 	u32 i;
 	int err;
 
 	for (i = 0; i < vm->nr_slots; i++) {
 		struct pcmig_vm_slot *sl = &vm->slots[i];
 
-		for (page = 0; page < sl->npages; page = next) {
-			page = find_next_zero_bit(sl->dirty, sl->npages, page);
-			if (page >= sl->npages)
-				break;
-			next = find_next_bit(sl->dirty, sl->npages, page);
-			err = pcmig_vm_zap(vm, sl, page, next - page);
+		for_each_clear_bitrange(b, e, sl->dirty, sl->npages) {
+			err = pcmig_vm_zap(vm, sl, b, e - b);
 			if (err == -EOPNOTSUPP)
 				*why = "postcopy-ram needs anonymous private guest memory";
 			else if (err)

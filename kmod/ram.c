@@ -342,7 +342,7 @@ int pcmig_ram_discard(struct pcmig_session *s)
 {
 	struct pcmig_vm *vm = &s->vm;
 	u8 buf[PCMIG_RAM_RUN_LEN];
-	unsigned long page, next;
+	unsigned long b, e;
 	u32 i, n;
 	int err;
 
@@ -357,20 +357,18 @@ int pcmig_ram_discard(struct pcmig_session *s)
 	for (i = 0; i < vm->nr_slots; i++) {
 		struct pcmig_vm_slot *sl = &vm->slots[i];
 
-		for (page = 0; page < sl->npages; page = next) {
-			page = find_next_bit(sl->dirty, sl->npages, page);
-			if (page >= sl->npages)
-				break;
-			next = find_next_zero_bit(sl->dirty, sl->npages, page);
-			n = min_t(unsigned long, next - page, U32_MAX);
-			next = page + n;
-			pcmig_wire_put_ram_run(buf, sl->gpa + (page << PAGE_SHIFT),
-					       n);
-			err = pcmig_send_frame(s, PCMIG_SEC_RAM,
-					       PCMIG_RAM_DISCARD, buf,
-					       sizeof(buf));
-			if (err)
-				return err;
+		for_each_set_bitrange(b, e, sl->dirty, sl->npages) {
+			/* A run's page count is 32 bits on the wire. */
+			for (; b < e; b += n) {
+				n = min_t(unsigned long, e - b, U32_MAX);
+				pcmig_wire_put_ram_run(buf, sl->gpa +
+						       (b << PAGE_SHIFT), n);
+				err = pcmig_send_frame(s, PCMIG_SEC_RAM,
+						       PCMIG_RAM_DISCARD, buf,
+						       sizeof(buf));
+				if (err)
+					return err;
+			}
 		}
 	}
 	return 0;
@@ -596,24 +594,24 @@ static int zero_unless_zero(struct pcmig_session *s,
 static int zero_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 		    u64 page, u64 n)
 {
-	u64 end = page + n, next;
+	unsigned long b = page, e, end = page + n;
 	int err;
 
 	if (page > sl->npages || n > sl->npages - page)
 		return -EINVAL;
-	while (page < end) {
-		if (test_bit(page, sl->dirty)) {
-			next = find_next_zero_bit(sl->dirty, end, page);
-			err = pcmig_vm_zero_pages(&s->vm, sl, page, next - page);
-		} else {
-			next = find_next_bit(sl->dirty, end, page);
-			err = pcmig_vm_zap(&s->vm, sl, page, next - page);
-			if (err == -EOPNOTSUPP)
-				err = zero_unless_zero(s, sl, page, next);
-		}
+	for_each_set_bitrange_from(b, e, sl->dirty, end) {
+		err = pcmig_vm_zero_pages(&s->vm, sl, b, e - b);
 		if (err)
 			return err;
-		page = next;
+		cond_resched();
+	}
+	b = page;
+	for_each_clear_bitrange_from(b, e, sl->dirty, end) {
+		err = pcmig_vm_zap(&s->vm, sl, b, e - b);
+		if (err == -EOPNOTSUPP)
+			err = zero_unless_zero(s, sl, b, e);
+		if (err)
+			return err;
 		cond_resched();
 	}
 	return 0;
