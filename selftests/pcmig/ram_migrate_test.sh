@@ -317,26 +317,22 @@ t_kill_src_pcmigd_stopped() {
 	source_runs_on kss "$STOP_SHAPE" "$STOP_WL"
 }
 
-# The destination VMM killed as soon as its VM is attached: the migration
-# must not complete; the destination reports the VMM's failure, the
-# source fails with the destination's cause and resumes its VM (if it
-# had stopped it), which ends with the right digest.
-KDV_SHAPE="--mem 16"
-KDV_WL="seed=30 pages=1024 write_pct=50 iters=60000 burst=100 pace=10000"
+# The destination VMM killed in precopy (pages are arriving; a 1 MiB/s
+# limit keeps the migration from completing first): the migration must
+# not complete; the destination reports the VMM's failure, the source
+# fails with the destination's cause and its guest runs on, which ends
+# with the right digest.
 t_kill_dst_vmm() {
-	local i
-	start_migration kdv "$KDV_SHAPE" "$KDV_WL" || return 1
-	for i in $(seq 200); do
-		grep -q "^VM attached" "$WORK/kdv.dst" && break
-		sleep 0.05
-	done
+	# shellcheck disable=SC2086
+	start_migration kdv "$SLOW_SHAPE" "$SLOW_WL" $SLOW_ARGS || return 1
+	wait_pages src 300 || return 1
 	kill -9 "$DVMM"
 	wait_src
 	wait_dst
 	expect_fail kdv dst "1|6" "pcmigd: .*(VMM|reason: .+)" || return 1
 	expect_fail kdv src 1 "migration failed.*reason: .+" || return 1
 	grep -q "^VM \(left running\|resumed\) on this host" "$WORK/kdv.src" || { show kdv.src; return 1; }
-	source_runs_on kdv "$KDV_SHAPE" "$KDV_WL"
+	source_runs_on kdv "$SLOW_SHAPE" "$SLOW_WL"
 }
 
 # The source VMM killed in precopy: its memory is gone, the source fails
