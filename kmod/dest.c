@@ -22,6 +22,7 @@ struct dest_ctx {
 	u8 *payload;		/* PCMIG_WIRE_FRAME_MAX + 1 bytes */
 	const char *why;	/* protocol error, if any */
 	bool local;		/* @why is about this host, not the stream */
+	bool switching;		/* resuming the VM at the postcopy switch */
 	char reason[PCMIG_REASON_MAX];
 };
 
@@ -32,6 +33,19 @@ static int send_ack(struct pcmig_session *s, u32 phase)
 	put_unaligned_be32(phase, buf);
 	return pcmig_send_frame(s, PCMIG_SEC_RETURN, PCMIG_RET_ACK, buf,
 				sizeof(buf));
+}
+
+/*
+ * The destination's failure report (RET_FAIL).  At the postcopy switch,
+ * one sent before the ACK tells the source that the guest never ran
+ * here, so it may resume its copy: once the VMM was asked to resume, a
+ * failure is left unsaid and the source keeps its copy stopped.
+ */
+static void last_word(struct dest_ctx *c, const char *reason)
+{
+	if (c->switching && c->s->resume_requested)
+		return;
+	pcmig_send_last_word(c->s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL, reason);
 }
 
 /* How long the VMM may take to load its state and resume. */
@@ -57,8 +71,7 @@ static int await_resume(struct dest_ctx *c)
 		return 0;
 	if (READ_ONCE(s->stopping))
 		return -EINTR;
-	pcmig_send_last_word(s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL,
-			     "the destination VMM did not resume");
+	last_word(c, "the destination VMM did not resume");
 	pcmig_session_end(s, PCMIG_PHASE_FAILED,
 			  "the VMM did not acknowledge the resume request within %u s",
 			  PCMIG_RESUME_TIMEOUT / HZ);
@@ -95,9 +108,12 @@ static int apply(struct dest_ctx *c, const struct pcmig_wire_frame *f,
 				      pcmig_pc_dest_start(s, &c->why) : 0;
 				if (err)
 					return err;
+				c->switching = true;
 				err = await_resume(c);
 				if (err)
 					return err;
+				pcmig_session_guest_at(s, PCMIG_GUEST_THERE);
+				c->switching = false;
 			}
 			s->stats.downtime_ms = ktime_ms_delta(ktime_get(),
 							      s->stopped_at);
@@ -180,17 +196,14 @@ static void dest_fail(struct dest_ctx *c, int err)
 	}
 	if (pcmig_session_aborted(s)) {
 		if (s->cancel_requested) {
-			pcmig_send_last_word(s, PCMIG_SEC_RETURN,
-					     PCMIG_RET_FAIL,
-					     "cancelled on the destination");
+			last_word(c, "cancelled on the destination");
 			pcmig_session_end(s, PCMIG_PHASE_CANCELLED,
 					  "cancelled by user%s", note);
 		}
 		return;
 	}
 	if (c->why) {
-		pcmig_send_last_word(s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL,
-				     c->why);
+		last_word(c, c->why);
 		pcmig_session_end(s, PCMIG_PHASE_FAILED, "%s%s%s",
 				  c->local ? "" : "bad stream: ", c->why, note);
 		return;

@@ -217,6 +217,7 @@ static int fill_session(struct sk_buff *skb, struct pcmig_session *s,
 	    (s->resume_requested && !s->vm_resumed &&
 	     !pcmig_phase_ended(s->phase) &&
 	     nla_put_flag(skb, PCMIG_A_RESUME_REQUESTED)) ||
+	    (s->guest_at && nla_put_u32(skb, PCMIG_A_GUEST_AT, s->guest_at)) ||
 	    (s->reason[0] && nla_put_string(skb, PCMIG_A_REASON, s->reason)) ||
 	    (event && nla_put_u32(skb, PCMIG_A_EVENT, event)) ||
 	    put_stats(skb, s))

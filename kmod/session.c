@@ -355,6 +355,27 @@ void pcmig_session_set_phase(struct pcmig_session *s, u32 phase)
 	pcmig_nl_notify(s, PCMIG_EVENT_PHASE);
 }
 
+/* Where the guest runs (enum pcmig_guest_at), for the VMM's bridge. */
+void pcmig_session_guest_at(struct pcmig_session *s, u32 at)
+{
+	mutex_lock(&s->lock);
+	s->guest_at = at;
+	mutex_unlock(&s->lock);
+}
+
+/*
+ * Source: the destination reported a failure.  Before it acknowledged
+ * the postcopy switch, that means it never resumed the guest: a
+ * destination that asked its VMM to resume says nothing more (dest.c).
+ */
+void pcmig_session_peer_failed(struct pcmig_session *s)
+{
+	mutex_lock(&s->lock);
+	if (s->guest_at == PCMIG_GUEST_MAYBE_THERE)
+		s->guest_at = PCMIG_GUEST_HERE;
+	mutex_unlock(&s->lock);
+}
+
 static void session_end(struct pcmig_session *s, u32 phase,
 			const char *reason)
 {

@@ -82,6 +82,7 @@ struct pcmig_session {
 	bool vm_stopped;		/* ... and it acknowledged */
 	bool resume_requested;		/* destination: asked the VMM to run */
 	bool vm_resumed;		/* ... and it acknowledged */
+	u32 guest_at;			/* enum pcmig_guest_at, 0: not yet */
 	struct pcmig_bm_state bm;	/* bitmaps migrated (bm_migrate.h) */
 	struct pcmig_stats stats;
 	ktime_t started;
@@ -123,6 +124,8 @@ int pcmig_dest_main(void *data);
 
 /* Called by the worker; take @s->lock themselves. */
 void pcmig_session_set_phase(struct pcmig_session *s, u32 phase);
+void pcmig_session_guest_at(struct pcmig_session *s, u32 at);
+void pcmig_session_peer_failed(struct pcmig_session *s);
 void pcmig_session_end(struct pcmig_session *s, u32 phase, const char *fmt,
 		       ...) __printf(3, 4);
 void pcmig_session_complete(struct pcmig_session *s);

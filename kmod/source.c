@@ -208,8 +208,12 @@ static bool peer_reason(struct pcmig_session *s, struct pcmig_rx *rx,
 		if (act == PCMIG_RX_PEER_FAILED) {
 			payload[f.length] = '\0';
 			strscpy(reason, payload, len);
+			pcmig_session_peer_failed(s);
 			return true;
 		}
+		if (act == PCMIG_RX_ACK && arg == PCMIG_PHASE_POSTCOPY &&
+		    pcmig_vm_attached(&s->vm))
+			pcmig_session_guest_at(s, PCMIG_GUEST_THERE);
 		if (act == PCMIG_RX_COMPLETE)
 			break;
 	}
@@ -224,13 +228,16 @@ static bool peer_reason(struct pcmig_session *s, struct pcmig_rx *rx,
  */
 static const char *moved_note(struct pcmig_session *s)
 {
-	if (READ_ONCE(s->phase) != PCMIG_PHASE_POSTCOPY)
+	switch (READ_ONCE(s->guest_at)) {
+	case PCMIG_GUEST_MAYBE_THERE:
+		return " (the guest may run there; state kept here for recovery: do not resume)";
+	case PCMIG_GUEST_THERE:
+		return s->pc.ram ?
+		       " (the guest ran there; state kept here for recovery: do not resume)" :
+		       " (the destination has all other state and runs on: do not resume here)";
+	default:
 		return "";
-	if (s->pc.ram)
-		return " (the guest ran there; state kept here for recovery: do not resume)";
-	if (!(s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))
-		return " (the destination has all other state and runs on: do not resume here)";
-	return "";
+	}
 }
 
 static void source_fail(struct pcmig_session *s, struct pcmig_rx *rx,
@@ -278,7 +285,8 @@ static void source_fail(struct pcmig_session *s, struct pcmig_rx *rx,
 	} else if (rx->preamble_seen && !rx->ended &&
 	    peer_reason(s, rx, reason, sizeof(reason))) {
 		pcmig_session_end(s, PCMIG_PHASE_FAILED,
-				  "destination failed: %s", reason);
+				  "destination failed: %s%s", reason,
+				  moved_note(s));
 		return;
 	}
 	pcmig_session_end(s, PCMIG_PHASE_FAILED, "%s: %s%s", what,
@@ -323,10 +331,15 @@ static int wait_return_path(struct pcmig_session *s, struct pcmig_rx *rx,
 		}
 		if (act == PCMIG_RX_PEER_FAILED) {
 			payload[f.length] = '\0';
+			pcmig_session_peer_failed(s);
 			pcmig_session_end(s, PCMIG_PHASE_FAILED,
-					  "destination failed: %s", payload);
+					  "destination failed: %s%s", payload,
+					  moved_note(s));
 			return -EPROTO;
 		}
+		if (act == PCMIG_RX_ACK && arg == PCMIG_PHASE_POSTCOPY &&
+		    pcmig_vm_attached(&s->vm))
+			pcmig_session_guest_at(s, PCMIG_GUEST_THERE);
 		if (act == PCMIG_RX_COMPLETE)
 			return 0;
 		if (act == PCMIG_RX_LAYOUT_OK && layout)
@@ -365,8 +378,10 @@ static int request_stop(struct pcmig_session *s)
 	pcmig_nl_notify(s, PCMIG_EVENT_STOP_REQUEST);
 	wait_event_timeout(s->wq, READ_ONCE(s->vm_stopped) ||
 			   READ_ONCE(s->stopping), PCMIG_STOP_TIMEOUT);
-	if (READ_ONCE(s->vm_stopped))
+	if (READ_ONCE(s->vm_stopped)) {
+		pcmig_session_guest_at(s, PCMIG_GUEST_HERE);
 		return 0;
+	}
 	if (READ_ONCE(s->stopping))
 		return -EINTR;
 	pcmig_send_last_word(s, PCMIG_SEC_CONTROL, PCMIG_CTL_CANCEL,
@@ -446,6 +461,9 @@ static int source_run(struct pcmig_session *s)
 	if (!err && d == PCMIG_GO_STOP_COMPLETE)
 		d = decide_stopped(s);
 	if (!err && d == PCMIG_GO_STOP_POSTCOPY) {
+		/* From here until it answers, the destination may resume. */
+		if (pcmig_vm_attached(&s->vm))
+			pcmig_session_guest_at(s, PCMIG_GUEST_MAYBE_THERE);
 		err = send_phase(s, PCMIG_PHASE_POSTCOPY);
 		if (err) {
 			source_fail(s, rx, err, "sending the stream");

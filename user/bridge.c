@@ -197,46 +197,25 @@ static bool quit(struct bridge *b, const char *what_remains)
 void bridge_watch(struct bridge *b, const struct pcmig_session *s,
 		  const struct follow_news *news)
 {
-	if (news->how == FOLLOW_TIMER)
-		return;
-	if (SESSION_HAS(s, PCMIG_A_CAPS))
+	if (news->how != FOLLOW_TIMER && SESSION_HAS(s, PCMIG_A_CAPS))
 		b->caps = s->caps;
-	if (!SESSION_HAS(s, PCMIG_A_PHASE))
-		return;
-	if (s->phase == PCMIG_PHASE_POSTCOPY)
-		b->postcopy_seen = true;
-	/* Phases only move forward: a jump over postcopy may hide it. */
-	if (news->how == FOLLOW_GET && b->stopped && phase_is_end(s->phase) &&
-	    b->phase < PCMIG_PHASE_POSTCOPY)
-		b->end_unsure = true;
-	b->phase = s->phase;
 }
 
 /*
- * Source, not completed: whether the destination may have run the guest
- * (RAM postcopy), so that this copy must not run again.  NULL if not,
- * else what pcmigd knows.
+ * Where the guest runs as the module last said (enum pcmig_guest_at):
+ * from the session's end, else asked now; 0 if pcmigd cannot tell.
  */
-static const char *ran_on_destination(struct bridge *b, struct pcnl *req,
-				      const struct pcmig_session *s)
+static uint32_t guest_at(struct bridge *b, struct pcnl *req,
+			 const struct pcmig_session *s)
 {
 	struct pcmig_session now;
 
-	/* Postcopy comes after the stop, which needs pcmigd's ack. */
-	if (!b->stopped || !(b->caps & (1U << PCMIG_CAP_POSTCOPY_RAM)))
-		return NULL;
-	if (b->postcopy_seen)
-		return "the guest ran on the destination";
-	if (b->end_unsure)
-		return "events were lost, the session may have entered postcopy: the guest may have run on the destination";
-	if (s)
-		return NULL;
-	/* Not followed to the end: where is the session now? */
+	if (s && SESSION_HAS(s, PCMIG_A_GUEST_AT))
+		return s->guest_at;
 	if (req && !op_session_get(req, b->session_id, &now) &&
-	    SESSION_HAS(&now, PCMIG_A_PHASE) &&
-	    now.phase < PCMIG_PHASE_POSTCOPY)
-		return NULL;
-	return "pcmigd stopped following the session and cannot tell whether it entered postcopy: the guest may have run on the destination";
+	    SESSION_HAS(&now, PCMIG_A_GUEST_AT))
+		return now.guest_at;
+	return 0;
 }
 
 static void source_end(struct bridge *b, struct pcnl *req,
@@ -257,7 +236,28 @@ static void source_end(struct bridge *b, struct pcnl *req,
 		info("VM left running on this host");
 		return;
 	}
-	why = ran_on_destination(b, req, s);
+	switch (guest_at(b, req, s)) {
+	case PCMIG_GUEST_HERE:
+		why = NULL;
+		break;
+	case PCMIG_GUEST_THERE:
+		if (!(b->caps & (1U << PCMIG_CAP_POSTCOPY_RAM))) {
+			/* It had all RAM and device state: it has the guest. */
+			if (quit(b, "the guest runs on the destination, do not resume the stopped VM here"))
+				info("source VMM told to quit: the guest runs on the destination, which had all its state when it resumed");
+			return;
+		}
+		why = "the guest ran on the destination";
+		break;
+	case PCMIG_GUEST_MAYBE_THERE:
+		why = "the switch to postcopy went out unanswered: the guest may have run on the destination";
+		break;
+	default:
+		/* Without postcopy, no destination runs before "complete". */
+		why = b->caps & PCMIG_CAPS_POSTCOPY ?
+		      "pcmigd cannot tell whether the guest ran on the destination" :
+		      NULL;
+	}
 	if (why) {
 		/* Neither resume (two guests) nor quit (its last state). */
 		b->outcome = "kept-stopped";
@@ -376,6 +376,16 @@ void bridge_end(struct bridge *b, struct pcnl *req,
 	    !strcmp(b->outcome, "resumed"))
 		return;
 	if (b->outcome && !strcmp(b->outcome, "resumed")) {
+		/*
+		 * Resumed at the switch to postcopy without postcopy-ram:
+		 * all RAM and device state were here, only bitmaps were
+		 * still coming (rule S8); the source quits its copy.
+		 */
+		if (s && s->guest_at == PCMIG_GUEST_THERE &&
+		    !(s->caps & (1U << PCMIG_CAP_POSTCOPY_RAM))) {
+			info("VM runs on on this host: it had all its state when it resumed (the source's copy quits)");
+			return;
+		}
 		/* Resumed, then the session failed: the VM may not run. */
 		b->outcome = NULL;
 	}

@@ -34,19 +34,12 @@ struct bridge {
 	/* What bridge_attach and bridge_watch learned of the session. */
 	uint32_t session_id;
 	uint32_t caps;		/* the session's capabilities */
-	uint32_t phase;		/* the last phase learned */
-	bool postcopy_seen;	/* the session was seen in postcopy */
-	/*
-	 * A SESSION_GET found the session ended while the last phase known
-	 * was before postcopy, with the VM stopped: postcopy may have come
-	 * and gone unseen (events lost).
-	 */
-	bool end_unsure;
 	/*
 	 * What pcmigd did with the VMM at the end: "quit", "quit-failed",
 	 * "resumed", "stopped" (resume failed), "running" (never stopped),
-	 * "kept-stopped" (source: the guest ran on the destination in RAM
-	 * postcopy, then the migration failed); NULL before the end.
+	 * "kept-stopped" (source: the guest ran, or may have run, on the
+	 * destination in RAM postcopy, then the migration failed); NULL
+	 * before the end.
 	 */
 	const char *outcome;
 	int exit_code;		/* EXIT_OK, or the code of the failed step */
@@ -80,24 +73,25 @@ int bridge_stop_request(void *arg, struct pcnl *req, uint32_t id);
 int bridge_resume_request(void *arg, struct pcnl *req, uint32_t id);
 
 /*
- * follow_hooks.watch part: keeps track of the phases the session went
- * through, for bridge_end().
+ * follow_hooks.watch part: keeps the session's capabilities, for
+ * bridge_end().
  */
 void bridge_watch(struct bridge *b, const struct pcmig_session *s,
 		  const struct follow_news *news);
 
 /*
  * Once the session ended (s final, or NULL when following it failed; req
- * then tells the session's phase):
- * source: "quit" after completed.  Else, if pcmigd stopped the VM, with
- * postcopy-ram, and the session entered postcopy (or may have: see
- * end_unsure; or it was not followed to the end and is not known to be
- * before postcopy): nothing, the guest ran on the destination and its
- * stopped state stays here for recovery ("kept-stopped", exit status 1
- * as for any failure).  Otherwise "resume" if pcmigd stopped the VM.
- * destination: nothing if it completed with the VM resumed, else "quit"
- * (also when it resumed at the switch to postcopy: its state is
- * incomplete).
+ * then asks the module), by where the guest runs (PCMIG_A_GUEST_AT):
+ * source: "quit" after completed.  Else, if pcmigd stopped the VM:
+ * "resume" if the guest is here (the destination never resumed it, or
+ * no postcopy was possible); "quit" if the destination resumed it
+ * without postcopy-ram (it had all the state); otherwise nothing: the
+ * guest ran or may have run on the destination and its stopped state
+ * stays here for recovery ("kept-stopped", exit status 1 as for any
+ * failure).
+ * destination: nothing if it completed with the VM resumed, or resumed
+ * at the switch to postcopy without postcopy-ram (bitmaps were still
+ * coming); else "quit" (with postcopy-ram its state is incomplete).
  */
 void bridge_end(struct bridge *b, struct pcnl *req,
 		const struct pcmig_session *s);

@@ -52,6 +52,8 @@ static const char help[] =
 	"               \"phase\", \"caps\", \"max_bandwidth\", \"downtime_limit\",\n"
 	"               \"max_postcopy_bandwidth\", \"devstate_size\",\n"
 	"               \"ram_size\", \"postcopy_requested\", \"stop_requested\",\n"
+	"               \"guest_at\" (\"here\", \"maybe-there\", \"there\": where the\n"
+	"               guest runs once the source stopped it),\n"
 	"               \"reason\", \"stats\": {...}, RAM stats \"pages_sent\",\n"
 	"               \"zero_pages\", \"dirty_pages\", \"dirty_rate\" and\n"
 	"               \"not_converging\" (0 or 1) among them,\n"

@@ -91,7 +91,7 @@ int mig_negotiate(struct mig *m, int fd)
 	return EXIT_OK;
 }
 
-/* follow_hooks.watch: the bridge's record of phases, the postcopy policy. */
+/* follow_hooks.watch: the bridge's record of caps, the postcopy policy. */
 static void watch(void *arg, struct pcnl *req, const struct pcmig_session *s,
 		  struct follow_news *news)
 {

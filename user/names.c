@@ -45,6 +45,12 @@ static const char *const bitmap_states[] = {
 	[PCMIG_BITMAP_SKIPPED] = "skipped",
 };
 
+static const char *const guest_ats[] = {
+	[PCMIG_GUEST_HERE] = "here",
+	[PCMIG_GUEST_MAYBE_THERE] = "maybe-there",
+	[PCMIG_GUEST_THERE] = "there",
+};
+
 static const char *lookup(const char *const *tab, size_t n, uint32_t v)
 {
 	return v < n ? tab[v] : NULL;
@@ -53,6 +59,11 @@ static const char *lookup(const char *const *tab, size_t n, uint32_t v)
 const char *cap_name(unsigned int bit)
 {
 	return lookup(caps, ARRAY_SIZE(caps), bit);
+}
+
+const char *guest_at_name(uint32_t at)
+{
+	return lookup(guest_ats, ARRAY_SIZE(guest_ats), at);
 }
 
 const char *role_name(uint32_t role)

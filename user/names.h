@@ -11,6 +11,8 @@ const char *cap_name(unsigned int bit);
 const char *role_name(uint32_t role);
 const char *phase_name(uint32_t phase);
 const char *event_name(uint32_t event);
+/* enum pcmig_guest_at: "here", "maybe-there", "there". */
+const char *guest_at_name(uint32_t at);
 /* enum pcmig_bitmap_state: "pending", "done", "error", "dropped", ... */
 const char *bitmap_state_name(uint32_t state);
 

@@ -36,6 +36,7 @@ static const struct nla_policy attr_policy[PCMIG_A_MAX + 1] = {
 	[PCMIG_A_RAM_SIZE] = { .type = NLA_U64 },
 	[PCMIG_A_STOP_REQUESTED] = { .type = NLA_FLAG },
 	[PCMIG_A_RESUME_REQUESTED] = { .type = NLA_FLAG },
+	[PCMIG_A_GUEST_AT] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy stat_policy[PCMIG_STAT_MAX + 1] = {
@@ -171,6 +172,8 @@ int session_from_msg(struct nl_msg *msg, struct pcmig_session *s)
 	s->postcopy_requested = tb[PCMIG_A_POSTCOPY_REQUESTED] != NULL;
 	s->stop_requested = tb[PCMIG_A_STOP_REQUESTED] != NULL;
 	s->resume_requested = tb[PCMIG_A_RESUME_REQUESTED] != NULL;
+	if (tb[PCMIG_A_GUEST_AT])
+		s->guest_at = nla_get_u32(tb[PCMIG_A_GUEST_AT]);
 	if (tb[PCMIG_A_REASON])
 		nla_strlcpy(s->reason, tb[PCMIG_A_REASON], sizeof(s->reason));
 	if (tb[PCMIG_A_STATS])
@@ -481,6 +484,10 @@ void session_json_members(struct json *j, const struct pcmig_session *s)
 	/* Sessions with a VM only: the others never stop a VMM. */
 	if (SESSION_HAS(s, PCMIG_A_RAM_SIZE) || s->stop_requested)
 		json_bool(j, "stop_requested", s->stop_requested);
+	if (SESSION_HAS(s, PCMIG_A_GUEST_AT))
+		json_str(j, "guest_at",
+			 name_or_num(guest_at_name(s->guest_at), s->guest_at,
+				     b));
 	if (SESSION_HAS(s, PCMIG_A_REASON))
 		json_str(j, "reason", s->reason);
 	if (SESSION_HAS(s, PCMIG_A_STATS)) {

@@ -47,6 +47,7 @@ struct pcmig_session {
 	bool postcopy_requested;
 	bool stop_requested;		/* PCMIG_A_STOP_REQUESTED */
 	bool resume_requested;		/* PCMIG_A_RESUME_REQUESTED */
+	uint32_t guest_at;		/* PCMIG_A_GUEST_AT, 0 if absent */
 	char reason[PCMIG_REASON_MAX];
 	uint64_t stats[PCMIG_STAT_MAX + 1];	/* indexed by PCMIG_STAT_* */
 	/* PCMIG_STAT_PC_THREAD, in the module's order. */

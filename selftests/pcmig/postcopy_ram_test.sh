@@ -14,7 +14,8 @@
 # between the hosts (requests really used: counted, every requested page
 # arrives); failures in postcopy: connection cut, either pcmigd or the
 # destination VMM killed: both sides report it, the source VMM keeps the
-# stopped guest, nothing is left.  run-in-vm.sh checks the kernel log.
+# stopped guest, nothing is left.  With postcopy-bitmaps alone, a cut in
+# postcopy leaves the guest running on the destination (it had all RAM).  run-in-vm.sh checks the kernel log.
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
@@ -31,8 +32,8 @@ ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 . "$HERE/lib/dmnode.sh"
 
 PORT=4448
-BACKING_SIZE=$((256 << 20))	# sparse
-NTESTS=16
+BACKING_SIZE=$(( (4 << 30) + (1 << 20) ))	# sparse
+NTESTS=17
 # shellcheck source=lib/vmm_mig.sh
 . "$HERE/lib/vmm_mig.sh"
 # Every destination takes postcopy-ram as the source does.
@@ -209,6 +210,59 @@ t_bitmaps() {
 	return $rc
 }
 
+# postcopy-bitmaps without postcopy-ram, the connection cut while the
+# bitmap is still coming: all RAM and device state had arrived, so the
+# guest runs on on the destination (rule S8: only the bitmap is dropped)
+# and ends with the unmigrated digest; the source's copy is told to quit,
+# not resumed (two guests).
+BMCUT_WL="seed=36 pages=1024 write_pct=1 iters=75000 burst=100 pace=20000"
+BMCUT_NODE=$(( (4 << 30) / 512 ))
+t_bitmaps_cut() {
+	local rc=0 d ref
+	ref=$(ref_digest "--mem 16" "$BMCUT_WL") || return 1
+	dm_setup || return 1
+	mknode pcs2 $BMCUT_NODE && mknode pcd2 $BMCUT_NODE || rc=1
+	# 512 B granules over 4 GiB, all dirty: 1 MiB of bits, too much for
+	# the stopped phase at 2 MiB/s (S2), 16 s of postcopy at 64 KiB/s.
+	[ $rc = 0 ] && add pcs2 big --granularity 512 || rc=1
+	[ $rc = 0 ] && blkdiscard /dev/mapper/pcs2 || rc=1
+	if [ $rc = 0 ]; then
+		DST_ARGS="--caps postcopy-bitmaps --json" \
+			start_migration bmc "--mem 16" "$BMCUT_WL" --caps postcopy-bitmaps \
+			--bitmap-map pcs2:pcd2 --max-bandwidth 2M \
+			--max-postcopy-bandwidth 64K --json || rc=1
+	fi
+	if [ $rc = 0 ]; then
+		wait_for dst phase postcopy 60 && wait_for src phase postcopy 10 ||
+			{ show bmc.src; show bmc.dst; rc=1; }
+	fi
+	if [ $rc = 0 ]; then
+		sleep 1
+		in_src ss -K dst "$ADDR_DST" >/dev/null
+		wait_src
+		wait_dst
+		expect_fail bmc src 1 "reason: .*runs on: do not resume" &&
+			expect_fail bmc dst 1 "reason: .*runs on" || rc=1
+	fi
+	if [ $rc = 0 ]; then
+		grep -h "VMM told to quit\|VM runs on" "$WORK/bmc.src" "$WORK/bmc.dst"
+		grep -q "^source VMM told to quit: the guest runs on the destination" "$WORK/bmc.src" &&
+			grep -q "^VM runs on on this host" "$WORK/bmc.dst" ||
+			{ show bmc.src; show bmc.dst; rc=1; }
+	fi
+	if [ $rc = 0 ]; then
+		wait_exit "$SVMM"
+		[ "$RC" -eq 5 ] || { echo "source VMM: exit $RC"; rc=1; }
+		wait_exit "$DVMM"
+		d=$(digest_of "$WORK/bmc-d.out")
+		echo "destination VMM: exit $RC, digest $d, unmigrated $ref"
+		[ "$RC" -eq 0 ] && [ -n "$d" ] && [ "$d" = "$ref" ] || rc=1
+	fi
+	remove_nodes
+	losetup -d "$LOOP"
+	return $rc
+}
+
 # ---- failures in postcopy ----------------------------------------------
 
 # A guest that runs ~30 s; postcopy at once with the background held to
@@ -296,6 +350,7 @@ run_case "3 vCPUs faulting at once: unmigrated digest" t_vcpus
 run_case "start-postcopy from another shell: switches, digest" t_manual
 run_case "postcopy ignores max-bandwidth, keeps max-postcopy-bandwidth" t_pc_bandwidth
 run_case "postcopy-ram with postcopy-bitmaps: digest, bitmap arrives" t_bitmaps
+run_case "postcopy-bitmaps only, cut in postcopy: destination runs on, source quits" t_bitmaps_cut
 run_case "netem RTT 10 ms: requests used, every page arrives, digest" t_netem
 run_case "source VMM killed in postcopy: migration completes, digest" t_kill_src_vmm
 run_case "connection cut in postcopy: both fail, source keeps the guest" t_cut

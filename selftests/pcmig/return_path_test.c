@@ -42,7 +42,8 @@
 #define FLOOD		100000
 /* Frames per write of the flood. */
 #define FLOOD_BATCH	2048
-#define RP_FRAME_MAX	(PCMIG_WIRE_FRAME_HDR_LEN + 16)
+/* The longest answer of the fake destination: a RET_FAIL reason. */
+#define RP_FRAME_MAX	(PCMIG_WIRE_FRAME_HDR_LEN + 64)
 /*
  * Background pace in postcopy: slow enough that the source is still
  * sending when the hostile frame comes, fast enough to finish in seconds.
@@ -177,6 +178,15 @@ enum close_how {
 	CLOSE_RST,	/* close() with data unread: the kernel resets */
 };
 
+/* How the destination answers CTL_PHASE(postcopy). */
+enum switch_how {
+	SWITCH_ACK,	/* resumed: RET_ACK(postcopy) */
+	SWITCH_FAIL,	/* failed before resuming: RET_FAIL, then closes */
+	SWITCH_SILENT,	/* says nothing and closes (resumed or not) */
+};
+
+#define SWITCH_FAIL_WHY	"guest memory here is not anonymous"
+
 /* The destination, played by hand on the accepted end of the connection. */
 struct fdst {
 	int fd;
@@ -191,6 +201,7 @@ struct fdst {
 	bool req_instead_of_layout_ok;	/* answer the layout with a request */
 	enum close_how close_how;
 	unsigned long close_after;	/* postcopy pages before closing */
+	enum switch_how switch_how;
 
 	/* What came, checked as it came. */
 	unsigned char *mem[NSLOTS];	/* each page as it arrived */
@@ -269,6 +280,19 @@ static bool fdst_frame(struct fdst *f, const unsigned char *hdr,
 	switch (hdr[0] << 8 | hdr[1]) {
 	case PCMIG_SEC_CONTROL << 8 | PCMIG_CTL_PHASE:
 		f->phase = get_be32(pl);
+		if (f->phase == PCMIG_PHASE_POSTCOPY &&
+		    f->switch_how == SWITCH_SILENT)
+			return false;
+		if (f->phase == PCMIG_PHASE_POSTCOPY &&
+		    f->switch_how == SWITCH_FAIL) {
+			*rlen = put_frame(reply, PCMIG_SEC_RETURN,
+					  PCMIG_RET_FAIL,
+					  strlen(SWITCH_FAIL_WHY)) +
+				strlen(SWITCH_FAIL_WHY);
+			memcpy(reply + PCMIG_WIRE_FRAME_HDR_LEN,
+			       SWITCH_FAIL_WHY, strlen(SWITCH_FAIL_WHY));
+			return false;
+		}
 		put_frame(reply, PCMIG_SEC_RETURN, PCMIG_RET_ACK, 4);
 		put_be32(reply + PCMIG_WIRE_FRAME_HDR_LEN, f->phase);
 		*rlen = PCMIG_WIRE_FRAME_HDR_LEN + 4;
@@ -410,6 +434,11 @@ static void *fdst_main(void *arg)
 		pthread_mutex_unlock(&f->lock);
 	}
 	free(pl);
+	pthread_mutex_lock(&f->wlock);
+	/* No answer to the switch, or a failure: the connection ends. */
+	if (f->switch_how != SWITCH_ACK && f->fd >= 0)
+		shutdown(f->fd, SHUT_WR);
+	pthread_mutex_unlock(&f->wlock);
 	pthread_mutex_lock(&f->lock);
 	f->done = true;
 	pthread_mutex_unlock(&f->lock);
@@ -908,6 +937,7 @@ static void closed_mid_postcopy(struct __test_metadata *_metadata,
 		known |= !strcmp(reasons[i], s.reason);
 	EXPECT_TRUE(known) TH_LOG("unexpected reason");
 	EXPECT_NE(NULL, strstr(s.reason, "kept here for recovery"));
+	EXPECT_EQ(PCMIG_GUEST_THERE, s.guest_at);
 	ASSERT_TRUE(fdst_wait(&c->d, stream_over, 10000));
 	pthread_mutex_lock(&c->d.lock);
 	EXPECT_STREQ("", c->d.err);
@@ -944,6 +974,44 @@ TEST_F_TIMEOUT(pc, destination_resets_connection, 90)
 	};
 
 	closed_mid_postcopy(_metadata, &self->c, CLOSE_RST, reasons);
+}
+
+/*
+ * The destination answers the switch to postcopy with a failure: it
+ * never resumed the guest (dest.c says nothing once it asked its VMM to
+ * resume), so the source's copy may run again: the session says the
+ * guest is here, and its reason does not forbid resuming it.
+ */
+TEST_F_TIMEOUT(pc, switch_refused_guest_here, 90)
+{
+	struct tnl_session s;
+
+	self->c.d.switch_how = SWITCH_FAIL;
+	ctx_start(_metadata, &self->c, PC_BW, false);
+	ASSERT_EQ(0, ack_stop(&self->c.nl, self->c.sid));
+	wait_end(_metadata, &self->c, PCMIG_PHASE_FAILED, &s);
+	EXPECT_STREQ("destination failed: " SWITCH_FAIL_WHY, s.reason);
+	EXPECT_EQ(PCMIG_GUEST_HERE, s.guest_at);
+	check_source_memory(_metadata, &self->c);
+}
+
+/*
+ * The switch goes out and the connection ends unanswered: the
+ * destination may have resumed the guest; the source keeps its copy
+ * stopped, and says why.
+ */
+TEST_F_TIMEOUT(pc, switch_unanswered_guest_maybe_there, 90)
+{
+	struct tnl_session s;
+
+	self->c.d.switch_how = SWITCH_SILENT;
+	ctx_start(_metadata, &self->c, PC_BW, false);
+	ASSERT_EQ(0, ack_stop(&self->c.nl, self->c.sid));
+	wait_end(_metadata, &self->c, PCMIG_PHASE_FAILED, &s);
+	EXPECT_STREQ("return path: connection closed by peer (the guest may run there; state kept here for recovery: do not resume)",
+		     s.reason);
+	EXPECT_EQ(PCMIG_GUEST_MAYBE_THERE, s.guest_at);
+	check_source_memory(_metadata, &self->c);
 }
 
 TEST_HARNESS_MAIN

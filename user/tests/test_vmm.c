@@ -466,35 +466,27 @@ static void test_bridge_end(void)
 	       "destination not followed to the end: quit (closed = gone)");
 }
 
-/* The session s goes through phases as bridge_watch learns them. */
-static void learn(struct bridge *b, struct pcmig_session *s, uint32_t phase,
-		  enum follow_how how)
-{
-	struct follow_news news = { .how = how, .wake_ms = INT64_MAX };
-
-	s->phase = phase;
-	bridge_watch(b, s, &news);
-}
-
 /*
- * Source ends with caps after the phases in order (how[i] for phase[i]);
- * returns the commands the VMM got.
+ * Source stopped by pcmigd, failed with caps and where the guest runs
+ * (at, 0: the attribute absent; final: the end was followed, else not);
+ * the commands the VMM got in log.
  */
-static void source_postcopy_end(struct bridge *b, uint32_t caps,
-				const uint32_t *phase,
-				const enum follow_how *how, int n, bool final,
-				char *log, size_t len)
+static void source_failed_end(struct bridge *b, uint32_t caps, uint32_t at,
+			      bool final, const char *reply, char *log,
+			      size_t len)
 {
 	struct pcmig_session s = {
 		.id = 3, .role = PCMIG_ROLE_SOURCE, .caps = caps,
-		.has = 1ULL << PCMIG_A_CAPS | 1ULL << PCMIG_A_PHASE,
+		.phase = PCMIG_PHASE_FAILED, .guest_at = at,
+		.has = 1ULL << PCMIG_A_CAPS | 1ULL << PCMIG_A_PHASE |
+		       (at ? 1ULL << PCMIG_A_GUEST_AT : 0),
 	};
+	struct follow_news news = { .how = FOLLOW_EVENT, .wake_ms = INT64_MAX };
 	struct fake f;
 
-	bridge_on(b, &f, PCMIG_ROLE_SOURCE, SCRIPT("ok running"));
+	bridge_on(b, &f, PCMIG_ROLE_SOURCE, SCRIPT(reply));
 	b->stop_seen = b->stop_sent = b->stopped = true;
-	for (int i = 0; i < n; i++)
-		learn(b, &s, phase[i], how[i]);
+	bridge_watch(b, &s, &news);
 	quiet(true);
 	bridge_end(b, NULL, final ? &s : NULL);
 	quiet(false);
@@ -502,38 +494,41 @@ static void source_postcopy_end(struct bridge *b, uint32_t caps,
 	fake_stop(&f, log, len);
 }
 
+/* Destination resumed at the switch to postcopy, then failed. */
+static void dest_failed_in_postcopy(struct bridge *b, uint32_t caps,
+				    char *log, size_t len)
+{
+	struct pcmig_session s = {
+		.id = 3, .role = PCMIG_ROLE_DESTINATION, .caps = caps,
+		.phase = PCMIG_PHASE_FAILED, .guest_at = PCMIG_GUEST_THERE,
+		.has = 1ULL << PCMIG_A_CAPS | 1ULL << PCMIG_A_PHASE |
+		       1ULL << PCMIG_A_GUEST_AT,
+	};
+	struct fake f;
+
+	bridge_on(b, &f, PCMIG_ROLE_DESTINATION, SCRIPT("ok quitting"));
+	b->outcome = "resumed";
+	quiet(true);
+	bridge_end(b, NULL, &s);
+	quiet(false);
+	bridge_close(b);
+	fake_stop(&f, log, len);
+}
+
 static void test_bridge_postcopy(void)
 {
-	static const uint32_t through_pc[] = {
-		PCMIG_PHASE_PRECOPY, PCMIG_PHASE_STOPPED,
-		PCMIG_PHASE_POSTCOPY, PCMIG_PHASE_FAILED,
-	};
-	static const uint32_t no_pc[] = {
-		PCMIG_PHASE_PRECOPY, PCMIG_PHASE_STOPPED, PCMIG_PHASE_FAILED,
-	};
-	static const enum follow_how events[] = {
-		FOLLOW_GET, FOLLOW_EVENT, FOLLOW_EVENT, FOLLOW_EVENT,
-	};
-	static const enum follow_how end_by_get[] = {
-		FOLLOW_GET, FOLLOW_EVENT, FOLLOW_GET,
-	};
 	const uint32_t ram = 1U << PCMIG_CAP_POSTCOPY_RAM;
 	const uint32_t bitmaps = 1U << PCMIG_CAP_POSTCOPY_BITMAPS;
-	struct pcmig_session s = {
-		.id = 3, .role = PCMIG_ROLE_DESTINATION, .caps = ram,
-		.has = 1ULL << PCMIG_A_CAPS | 1ULL << PCMIG_A_PHASE,
-	};
 	char log[256], *out;
 	struct bridge b;
-	struct fake f;
 	struct json j;
 	size_t len;
 	FILE *mf;
 
-	source_postcopy_end(&b, ram, through_pc, events, 4, true, log,
-			    sizeof(log));
-	if (!tap_ok(!log[0] && b.postcopy_seen &&
-		    !strcmp(b.outcome, "kept-stopped") && !b.exit_code,
+	source_failed_end(&b, ram, PCMIG_GUEST_THERE, true, "ok running",
+			  log, sizeof(log));
+	if (!tap_ok(!log[0] && !strcmp(b.outcome, "kept-stopped") &&
+		    !b.exit_code,
 		    "source failed in RAM postcopy: neither resume nor quit"))
 		tap_diag("log '%s' outcome %s", log, b.outcome);
 	mf = open_memstream(&out, &len);
@@ -545,38 +540,41 @@ static void test_bridge_postcopy(void)
 	       "bridge JSON: outcome kept-stopped");
 	free(out);
 
-	source_postcopy_end(&b, ram, no_pc, events, 3, true, log,
-			    sizeof(log));
+	source_failed_end(&b, ram, PCMIG_GUEST_HERE, true, "ok running", log,
+			  sizeof(log));
 	tap_ok(!strcmp(log, "resume\n") && !strcmp(b.outcome, "resumed"),
-	       "source with postcopy-ram failed in the stopped phase: resume");
+	       "source with postcopy-ram, destination never resumed: resume");
 
-	source_postcopy_end(&b, ram, no_pc, end_by_get, 3, true, log,
-			    sizeof(log));
-	tap_ok(!log[0] && b.end_unsure && !strcmp(b.outcome, "kept-stopped"),
-	       "source: end found by GET after the stop (postcopy may have passed unseen): kept stopped");
-
-	source_postcopy_end(&b, bitmaps, through_pc, events, 4, true, log,
-			    sizeof(log));
-	tap_ok(!strcmp(log, "resume\n") && !strcmp(b.outcome, "resumed"),
-	       "source without postcopy-ram failed in postcopy: resume, as before");
-
-	source_postcopy_end(&b, ram, through_pc, events, 2, false, log,
-			    sizeof(log));
+	source_failed_end(&b, ram | bitmaps, PCMIG_GUEST_MAYBE_THERE, true,
+			  "ok running", log, sizeof(log));
 	tap_ok(!log[0] && !strcmp(b.outcome, "kept-stopped"),
-	       "source not followed to the end after the stop, phase unknown: kept stopped");
+	       "source: the switch to postcopy unanswered: kept stopped");
 
-	/* Destination: resumed at the switch to postcopy, then failed. */
-	bridge_on(&b, &f, PCMIG_ROLE_DESTINATION, SCRIPT("ok quitting"));
-	b.outcome = "resumed";
-	learn(&b, &s, PCMIG_PHASE_POSTCOPY, FOLLOW_EVENT);
-	learn(&b, &s, PCMIG_PHASE_FAILED, FOLLOW_EVENT);
-	quiet(true);
-	bridge_end(&b, NULL, &s);
-	quiet(false);
-	bridge_close(&b);
-	fake_stop(&f, log, sizeof(log));
+	source_failed_end(&b, bitmaps, PCMIG_GUEST_MAYBE_THERE, true,
+			  "ok running", log, sizeof(log));
+	tap_ok(!log[0] && !strcmp(b.outcome, "kept-stopped"),
+	       "source without postcopy-ram, switch unanswered: kept stopped");
+
+	source_failed_end(&b, bitmaps, PCMIG_GUEST_THERE, true,
+			  "ok quitting", log, sizeof(log));
 	tap_ok(!strcmp(log, "quit\n") && !strcmp(b.outcome, "quit"),
-	       "destination resumed in postcopy, then failed: quit");
+	       "source without postcopy-ram failed in postcopy: quit, the destination has the guest");
+
+	source_failed_end(&b, ram, 0, false, "ok running", log, sizeof(log));
+	tap_ok(!log[0] && !strcmp(b.outcome, "kept-stopped"),
+	       "source with postcopy not followed to the end after the stop: kept stopped");
+
+	source_failed_end(&b, 0, 0, false, "ok running", log, sizeof(log));
+	tap_ok(!strcmp(log, "resume\n") && !strcmp(b.outcome, "resumed"),
+	       "source without postcopy not followed to the end: resume");
+
+	dest_failed_in_postcopy(&b, ram, log, sizeof(log));
+	tap_ok(!strcmp(log, "quit\n") && !strcmp(b.outcome, "quit"),
+	       "destination resumed in RAM postcopy, then failed: quit");
+
+	dest_failed_in_postcopy(&b, bitmaps, log, sizeof(log));
+	tap_ok(!log[0] && !strcmp(b.outcome, "resumed"),
+	       "destination resumed in bitmap postcopy, then failed: runs on");
 }
 
 static void test_files(void)

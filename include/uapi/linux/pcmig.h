@@ -64,6 +64,19 @@ enum pcmig_phase {
 	PCMIG_PHASE_CANCELLED,
 };
 
+/*
+ * Whether the guest runs on the destination, once the source has stopped
+ * it (PCMIG_A_GUEST_AT, sessions with a VM attached).  It decides what
+ * becomes of the source's stopped VM if the migration does not complete:
+ * resume it (here), quit it (there: the destination has all the state),
+ * or keep it stopped (postcopy RAM still on the source, or not known).
+ */
+enum pcmig_guest_at {
+	PCMIG_GUEST_HERE = 1,	/* source: the destination never resumed it */
+	PCMIG_GUEST_MAYBE_THERE,	/* the postcopy switch went out unanswered */
+	PCMIG_GUEST_THERE,	/* the destination resumed it at the switch */
+};
+
 /* Sort of state a provider holds (rule S1). */
 enum pcmig_sort {
 	PCMIG_SORT_PRECOPY_ONLY = 1,
@@ -144,6 +157,7 @@ enum pcmig_attr {
 	PCMIG_A_RAM_SIZE,		/* u64: bytes of guest RAM attached */
 	PCMIG_A_STOP_REQUESTED,		/* flag: waiting for PCMIG_CMD_VM_STOPPED */
 	PCMIG_A_RESUME_REQUESTED,	/* flag: waiting for PCMIG_CMD_VM_RESUMED */
+	PCMIG_A_GUEST_AT,		/* u32: enum pcmig_guest_at */
 
 	__PCMIG_A_MAX
 };

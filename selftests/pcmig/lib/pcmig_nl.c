@@ -329,6 +329,8 @@ void tnl_session_parse(const struct tnl_attrs *at, struct tnl_session *s)
 	s->postcopy_requested = a[PCMIG_A_POSTCOPY_REQUESTED] != NULL;
 	s->stop_requested = a[PCMIG_A_STOP_REQUESTED] != NULL;
 	s->resume_requested = a[PCMIG_A_RESUME_REQUESTED] != NULL;
+	if (a[PCMIG_A_GUEST_AT])
+		s->guest_at = tnl_u32(a[PCMIG_A_GUEST_AT]);
 	if (a[PCMIG_A_REASON])
 		snprintf(s->reason, sizeof(s->reason), "%s",
 			 (char *)NLA_DATA(a[PCMIG_A_REASON]));

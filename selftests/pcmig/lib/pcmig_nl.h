@@ -74,6 +74,7 @@ struct tnl_session {
 	uint64_t bytes_sent, bytes_received;
 	uint64_t ram_size, pages_sent, zero_pages;
 	bool postcopy_requested, stop_requested, resume_requested;
+	uint32_t guest_at;		/* enum pcmig_guest_at, 0: absent */
 	char reason[PCMIG_REASON_MAX];
 };
 
