@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <netlink/attr.h>
@@ -419,41 +418,6 @@ int op_bitmap_merge(struct pcnl *nl, const char *node, const char *src,
 	return pcnl_request(nl, msg, NULL, NULL);
 }
 
-/* A dump whose objects changed under it is not a consistent list. */
-static bool dump_interrupted(struct nl_msg *msg)
-{
-	return nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP_INTR;
-}
-
-struct list_ctx {
-	struct pcmig_bitmap *v;
-	size_t n, cap;
-	bool intr;
-};
-
-static int on_list_entry(struct nl_msg *msg, void *arg)
-{
-	struct list_ctx *l = arg;
-
-	if (dump_interrupted(msg)) {
-		l->intr = true;
-		return -EINTR;
-	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct pcmig_bitmap *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	if (bitmap_from_msg(msg, &l->v[l->n]))
-		return -EBADMSG;
-	l->n++;
-	return 0;
-}
-
 /* Set after pcnl_request(): the end of the dump resets nl->extack. */
 static void explain(struct pcnl *nl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -469,12 +433,28 @@ static void explain(struct pcnl *nl, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The BITMAP_GET and SESSION_BITMAPS dumps, refused when interrupted. */
+static int dump_bitmaps(struct pcnl *nl, struct nl_msg *msg,
+			size_t elem_size, pcnl_msg_fn fill, void **list,
+			size_t *n)
+{
+	bool intr;
+	int ret = pcnl_dump_array(nl, msg, elem_size, fill, &intr, list, n);
+
+	if (intr)
+		explain(nl, "the bitmaps changed during the dump; try again");
+	return ret;
+}
+
+static int on_bitmap(struct nl_msg *msg, void *arg)
+{
+	return bitmap_from_msg(msg, arg);
+}
+
 int op_bitmap_list(struct pcnl *nl, const char *node,
 		   struct pcmig_bitmap **list, size_t *n)
 {
 	struct nl_msg *msg = pcnl_msg(nl, PCMIG_CMD_BITMAP_GET, NLM_F_DUMP);
-	struct list_ctx l = { 0 };
-	int ret;
 
 	if (!msg)
 		return -ENOMEM;
@@ -482,46 +462,13 @@ int op_bitmap_list(struct pcnl *nl, const char *node,
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	ret = pcnl_request(nl, msg, on_list_entry, &l);
-	if (l.intr)
-		explain(nl, "the bitmaps changed during the dump; try again");
-	if (ret) {
-		free(l.v);
-		return ret;
-	}
-	*list = l.v;
-	*n = l.n;
-	return 0;
+	return dump_bitmaps(nl, msg, sizeof(**list), on_bitmap, (void **)list,
+			    n);
 }
-
-struct session_bitmaps_ctx {
-	struct pcmig_session_bitmap *v;
-	size_t n, cap;
-	bool intr;
-};
 
 static int on_session_bitmap(struct nl_msg *msg, void *arg)
 {
-	struct session_bitmaps_ctx *l = arg;
-
-	if (dump_interrupted(msg)) {
-		l->intr = true;
-		return -EINTR;
-	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct pcmig_session_bitmap *v = realloc(l->v,
-							 cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	if (session_bitmap_from_msg(msg, &l->v[l->n]))
-		return -EBADMSG;
-	l->n++;
-	return 0;
+	return session_bitmap_from_msg(msg, arg);
 }
 
 int op_session_bitmaps(struct pcnl *nl, uint32_t id,
@@ -529,8 +476,6 @@ int op_session_bitmaps(struct pcnl *nl, uint32_t id,
 {
 	struct nl_msg *msg = pcnl_msg(nl, PCMIG_CMD_SESSION_BITMAPS,
 				      NLM_F_DUMP);
-	struct session_bitmaps_ctx l = { 0 };
-	int ret;
 
 	if (!msg)
 		return -ENOMEM;
@@ -538,16 +483,8 @@ int op_session_bitmaps(struct pcnl *nl, uint32_t id,
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	ret = pcnl_request(nl, msg, on_session_bitmap, &l);
-	if (l.intr)
-		explain(nl, "the bitmaps changed during the dump; try again");
-	if (ret) {
-		free(l.v);
-		return ret;
-	}
-	*list = l.v;
-	*n = l.n;
-	return 0;
+	return dump_bitmaps(nl, msg, sizeof(**list), on_session_bitmap,
+			    (void **)list, n);
 }
 
 struct extents_ctx {
@@ -563,7 +500,7 @@ static int on_extent(struct nl_msg *msg, void *arg)
 	struct extents_ctx *c = arg;
 	struct pcmig_extent e;
 
-	if (dump_interrupted(msg)) {
+	if (pcnl_dump_interrupted(msg)) {
 		c->intr = true;
 		return -EINTR;
 	}

@@ -88,10 +88,7 @@ static const char remove_help[] =
 	"Delete bitmap NAME of NODE and free its memory.  Its dirty granules are\n"
 	"lost: merge them into another bitmap first if they are still needed.\n"
 	"\n"
-	"Options:\n"
-	"  -h, --help   show this help\n"
-	"\n"
-	EXIT_STATUS_HELP
+	HELP_ONLY_OPTIONS_HELP
 	"\n"
 	"Example:\n"
 	"  pcmigd bitmap remove vda backup\n";
@@ -125,10 +122,7 @@ static const char enable_help[] =
 	"to the node, in addition to those already dirty.  Enabling an enabled\n"
 	"bitmap changes nothing.\n"
 	"\n"
-	"Options:\n"
-	"  -h, --help   show this help\n"
-	"\n"
-	EXIT_STATUS_HELP
+	HELP_ONLY_OPTIONS_HELP
 	"\n"
 	"Example:\n"
 	"  pcmigd bitmap enable vda backup\n";
@@ -141,10 +135,7 @@ static const char disable_help[] =
 	"them.  Writes that were in flight may still be marked.  Disabling a\n"
 	"disabled bitmap changes nothing.\n"
 	"\n"
-	"Options:\n"
-	"  -h, --help   show this help\n"
-	"\n"
-	EXIT_STATUS_HELP
+	HELP_ONLY_OPTIONS_HELP
 	"\n"
 	"Example:\n"
 	"  pcmigd bitmap disable vda backup\n";
@@ -157,10 +148,7 @@ static const char clear_help[] =
 	"dump and the clear are in no increment.  To start a new increment\n"
 	"without such a gap, add a new bitmap and disable the old one instead.\n"
 	"\n"
-	"Options:\n"
-	"  -h, --help   show this help\n"
-	"\n"
-	EXIT_STATUS_HELP
+	HELP_ONLY_OPTIONS_HELP
 	"\n"
 	"Example:\n"
 	"  pcmigd bitmap clear vda backup\n";
@@ -172,10 +160,7 @@ static const char merge_help[] =
 	"SRC of NODE (DST |= SRC).  SRC is left as it is; DST may be enabled and\n"
 	"in use meanwhile.  Both must have the same granularity.\n"
 	"\n"
-	"Options:\n"
-	"  -h, --help   show this help\n"
-	"\n"
-	EXIT_STATUS_HELP
+	HELP_ONLY_OPTIONS_HELP
 	"\n"
 	"Example (a failed backup of inc1: retry its extents with the next one):\n"
 	"  pcmigd bitmap merge vda inc1 inc2\n";
@@ -213,25 +198,33 @@ static const char dump_help[] =
 	"  $ pcmigd bitmap dump vda inc1 --from 1G --json\n";
 
 /*
- * Takes the n positional arguments left by getopt into out, each a node
- * or bitmap name; what[i] names them in messages.  The last nopt may be
- * missing (NULL).
+ * The positional arguments of a subcommand, node and bitmap names: what[i]
+ * names the i-th in messages; the last nopt of the n may be missing.
+ */
+struct names_spec {
+	const char *const *what;
+	int n, nopt;
+};
+
+/*
+ * Takes the positional arguments left by getopt into out, as spec says; a
+ * missing one is NULL.
  */
 static int take_names(const char *cmd, int argc, char **argv,
-		      const char *const *what, int n, int nopt,
-		      const char **out)
+		      const struct names_spec *spec, const char **out)
 {
 	char err[64];
 
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < spec->n; i++) {
 		out[i] = NULL;
 		if (optind >= argc) {
-			if (i < n - nopt)
-				return usage_error(cmd, "missing %s", what[i]);
+			if (i < spec->n - spec->nopt)
+				return usage_error(cmd, "missing %s",
+						   spec->what[i]);
 			continue;
 		}
 		if (check_name(argv[optind], err, sizeof(err)))
-			return usage_error(cmd, "%s: %s", what[i], err);
+			return usage_error(cmd, "%s: %s", spec->what[i], err);
 		out[i] = argv[optind++];
 	}
 	if (optind < argc)
@@ -240,7 +233,42 @@ static int take_names(const char *cmd, int argc, char **argv,
 	return EXIT_OK;
 }
 
-static const char *const node_name[] = { "NODE", "NAME" };
+/*
+ * What every subcommand does once its options are read: takes its names,
+ * then opens the request socket.  EXIT_OK with nl open, else the exit
+ * status.
+ */
+static int open_names(const char *cmd, int argc, char **argv,
+		      const struct names_spec *spec, const char **names,
+		      struct pcnl *nl)
+{
+	int ret = take_names(cmd, argc, argv, spec, names);
+
+	if (ret)
+		return ret;
+	return pcnl_open(nl, false);
+}
+
+/*
+ * open_names() for a subcommand whose only options are -h and, with json,
+ * --json (simple_options()).  -1 with nl open to go on, else the exit
+ * status.
+ */
+static int simple_open_names(const char *cmd, const char *help, int argc,
+			     char **argv, bool *json,
+			     const struct names_spec *spec, const char **names,
+			     struct pcnl *nl)
+{
+	int ret = simple_options(cmd, help, argc, argv, json);
+
+	if (ret >= 0)
+		return ret;
+	ret = open_names(cmd, argc, argv, spec, names, nl);
+	return ret ? ret : -1;
+}
+
+static const char *const node_name_what[] = { "NODE", "NAME" };
+static const struct names_spec node_name = { .what = node_name_what, .n = 2 };
 
 /* Reports the outcome of a request on bitmap name of node. */
 static int report(struct pcnl *nl, int err, const char *cmd,
@@ -287,11 +315,7 @@ static int bitmap_add(int argc, char **argv)
 		default: return bad_option(cmd, argv);
 		}
 	}
-	ret = take_names(cmd, argc, argv, node_name, 2, 0, names);
-	if (ret)
-		return ret;
-
-	ret = pcnl_open(&nl, false);
+	ret = open_names(cmd, argc, argv, &node_name, names, &nl);
 	if (ret)
 		return ret;
 	ret = op_bitmap_add(&nl, names[0], names[1], granularity, enabled);
@@ -309,15 +333,9 @@ static int simple(int argc, char **argv, const char *cmd, const char *help,
 	struct pcnl nl;
 	int ret;
 
-	ret = simple_options(cmd, help, argc, argv, NULL);
+	ret = simple_open_names(cmd, help, argc, argv, NULL, &node_name, names,
+				&nl);
 	if (ret >= 0)
-		return ret;
-	ret = take_names(cmd, argc, argv, node_name, 2, 0, names);
-	if (ret)
-		return ret;
-
-	ret = pcnl_open(&nl, false);
-	if (ret)
 		return ret;
 	if (nlcmd == PCMIG_CMD_BITMAP_SET)
 		ret = op_bitmap_set(&nl, names[0], names[1], enable);
@@ -357,20 +375,15 @@ static int bitmap_clear(int argc, char **argv)
 static int bitmap_merge(int argc, char **argv)
 {
 	static const char *const what[] = { "NODE", "SRC", "DST" };
+	static const struct names_spec spec = { .what = what, .n = 3 };
 	const char *cmd = "bitmap merge", *names[3];
 	char desc[3 * PCMIG_NAME_MAX + 64];
 	struct pcnl nl;
 	int ret;
 
-	ret = simple_options(cmd, merge_help, argc, argv, NULL);
+	ret = simple_open_names(cmd, merge_help, argc, argv, NULL, &spec, names,
+				&nl);
 	if (ret >= 0)
-		return ret;
-	ret = take_names(cmd, argc, argv, what, 3, 0, names);
-	if (ret)
-		return ret;
-
-	ret = pcnl_open(&nl, false);
-	if (ret)
 		return ret;
 	snprintf(desc, sizeof(desc), "'%s' into '%s' on node '%s'", names[1],
 		 names[2], names[0]);
@@ -392,6 +405,7 @@ static int bitmap_merge(int argc, char **argv)
 static int bitmap_list(int argc, char **argv)
 {
 	static const char *const what[] = { "NODE" };
+	static const struct names_spec spec = { .what = what, .n = 1, .nopt = 1 };
 	const char *cmd = "bitmap list", *node;
 	struct pcmig_bitmap *list = NULL;
 	bool json = false;
@@ -399,15 +413,9 @@ static int bitmap_list(int argc, char **argv)
 	size_t n = 0;
 	int ret;
 
-	ret = simple_options(cmd, list_help, argc, argv, &json);
+	ret = simple_open_names(cmd, list_help, argc, argv, &json, &spec, &node,
+				&nl);
 	if (ret >= 0)
-		return ret;
-	ret = take_names(cmd, argc, argv, what, 1, 1, &node);
-	if (ret)
-		return ret;
-
-	ret = pcnl_open(&nl, false);
-	if (ret)
 		return ret;
 	ret = op_bitmap_list(&nl, node, &list, &n);
 	if (ret) {
@@ -535,18 +543,15 @@ static int bitmap_dump(int argc, char **argv)
 		default: return bad_option(cmd, argv);
 		}
 	}
-	ret = take_names(cmd, argc, argv, node_name, 2, 0, names);
-	if (ret)
-		return ret;
 	/*
 	 * Millions of extents must not cost a write(2) each: into a pipe or
 	 * a file, stdout is written a buffer at a time (still as the dump
-	 * streams); on a terminal it stays line by line.
+	 * streams); on a terminal it stays line by line.  Nothing was
+	 * written to it yet.
 	 */
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 0);
-
-	ret = pcnl_open(&nl, false);
+	ret = open_names(cmd, argc, argv, &node_name, names, &nl);
 	if (ret)
 		return ret;
 	ret = op_bitmap_extents(&nl, names[0], names[1], from, dump_extent,

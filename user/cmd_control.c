@@ -11,6 +11,10 @@
 #include "output.h"
 #include "pcmigd.h"
 
+/* After EXIT_STATUS_HELP: the codes of pick_session()'s failures. */
+#define PICK_STATUS_HELP \
+	"  (no matching session: 3; several candidates: 2)\n"
+
 static const char start_postcopy_help[] =
 	"Usage: pcmigd start-postcopy [SESSION]\n"
 	"\n"
@@ -25,11 +29,8 @@ static const char start_postcopy_help[] =
 	"namespace; if there is none or several, says so and lists them.\n"
 	"Needs CAP_NET_ADMIN.\n"
 	"\n"
-	"Options:\n"
-	"  -h, --help   show this help\n"
-	"\n"
-	EXIT_STATUS_HELP
-	"  (no matching session: 3; several candidates: 2)\n"
+	HELP_ONLY_OPTIONS_HELP
+	PICK_STATUS_HELP
 	"\n"
 	"Examples:\n"
 	"  pcmigd start-postcopy\n"
@@ -48,11 +49,8 @@ static const char cancel_help[] =
 	"if there is none or several, says so and lists them.  Needs\n"
 	"CAP_NET_ADMIN.\n"
 	"\n"
-	"Options:\n"
-	"  -h, --help   show this help\n"
-	"\n"
-	EXIT_STATUS_HELP
-	"  (no matching session: 3; several candidates: 2)\n"
+	HELP_ONLY_OPTIONS_HELP
+	PICK_STATUS_HELP
 	"\n"
 	"Examples:\n"
 	"  pcmigd cancel\n"
@@ -94,28 +92,40 @@ static int pick_session(struct pcnl *nl, const char *cmd, uint32_t role,
 	return ret;
 }
 
-static int run(int argc, char **argv, const char *cmd, const char *help,
-	       uint8_t nlcmd, uint32_t role, const char *done)
+/*
+ * The optional SESSION argument, the last one; *have_id says whether it
+ * was given.  EXIT_OK or the usage error.
+ */
+static int take_session(const char *cmd, int argc, char **argv,
+			uint32_t *id, bool *have_id)
 {
-	bool have_id = false;
-	uint32_t id = 0;
-	struct pcnl nl;
 	char err[128];
-	int ret;
 
-	ret = simple_options(cmd, help, argc, argv, NULL);
-	if (ret >= 0)
-		return ret;
+	*have_id = false;
 	if (optind < argc) {
-		if (parse_u32(argv[optind], 0, UINT32_MAX, &id, err,
+		if (parse_u32(argv[optind], 0, UINT32_MAX, id, err,
 			      sizeof(err)))
 			return usage_error(cmd, "SESSION: %s", err);
-		have_id = true;
+		*have_id = true;
 		optind++;
 	}
 	if (optind < argc)
 		return usage_error(cmd, "unexpected argument '%s'",
 				   argv[optind]);
+	return EXIT_OK;
+}
+
+/*
+ * Sends nlcmd (SESSION_SET: with the limits of p) to session id, or
+ * without have_id to the one session of role (0: any), and says how it
+ * went: "DONE: session N".
+ */
+static int request(const char *cmd, bool have_id, uint32_t id,
+		   uint32_t role, uint8_t nlcmd,
+		   const struct session_params *p, const char *done)
+{
+	struct pcnl nl;
+	int ret;
 
 	ret = pcnl_open(&nl, false);
 	if (ret)
@@ -123,7 +133,10 @@ static int run(int argc, char **argv, const char *cmd, const char *help,
 	if (!have_id)
 		ret = pick_session(&nl, cmd, role, &id);
 	if (!ret) {
-		ret = op_session_cmd(&nl, nlcmd, id);
+		if (nlcmd == PCMIG_CMD_SESSION_SET)
+			ret = op_session_set(&nl, id, p);
+		else
+			ret = op_session_cmd(&nl, nlcmd, id);
 		if (ret) {
 			char what[64];
 
@@ -135,6 +148,22 @@ static int run(int argc, char **argv, const char *cmd, const char *help,
 	}
 	pcnl_close(&nl);
 	return ret;
+}
+
+static int run(int argc, char **argv, const char *cmd, const char *help,
+	       uint8_t nlcmd, uint32_t role, const char *done)
+{
+	uint32_t id = 0;
+	bool have_id;
+	int ret;
+
+	ret = simple_options(cmd, help, argc, argv, NULL);
+	if (ret >= 0)
+		return ret;
+	ret = take_session(cmd, argc, argv, &id, &have_id);
+	if (ret)
+		return ret;
+	return request(cmd, have_id, id, role, nlcmd, NULL, done);
 }
 
 int cmd_start_postcopy(int argc, char **argv)
@@ -173,7 +202,7 @@ static const char set_help[] =
 	"  -h, --help          show this help\n"
 	"\n"
 	EXIT_STATUS_HELP
-	"  (no matching session: 3; several candidates: 2)\n"
+	PICK_STATUS_HELP
 	"\n"
 	"Examples:\n"
 	"  pcmigd set --max-bandwidth 1G\n"
@@ -193,8 +222,7 @@ int cmd_set(int argc, char **argv)
 	};
 	struct session_params p = { 0 };
 	uint32_t id = 0;
-	bool have_id = false;
-	struct pcnl nl;
+	bool have_id;
 	char err[128];
 	int c, ret;
 
@@ -231,34 +259,11 @@ int cmd_set(int argc, char **argv)
 			return bad_option("set", argv);
 		}
 	}
-	if (optind < argc) {
-		if (parse_u32(argv[optind], 0, UINT32_MAX, &id, err,
-			      sizeof(err)))
-			return usage_error("set", "SESSION: %s", err);
-		have_id = true;
-		optind++;
-	}
-	if (optind < argc)
-		return usage_error("set", "unexpected argument '%s'",
-				   argv[optind]);
+	ret = take_session("set", argc, argv, &id, &have_id);
+	if (ret)
+		return ret;
 	if (!p.has_max_bandwidth && !p.has_downtime_limit &&
 	    !p.has_max_postcopy_bandwidth)
 		return usage_error("set", "nothing to set: give --max-bandwidth, --downtime-limit or --max-postcopy-bandwidth");
-
-	ret = pcnl_open(&nl, false);
-	if (ret)
-		return ret;
-	if (!have_id)
-		ret = pick_session(&nl, "set", 0, &id);
-	if (!ret) {
-		ret = op_session_set(&nl, id, &p);
-		if (ret) {
-			snprintf(err, sizeof(err), "set session %u", id);
-			ret = pcnl_fail(&nl, err, ret);
-		} else {
-			printf("set: session %u\n", id);
-		}
-	}
-	pcnl_close(&nl);
-	return ret;
+	return request("set", have_id, id, 0, PCMIG_CMD_SESSION_SET, &p, "set");
 }

@@ -9,11 +9,10 @@
 #include <unistd.h>
 
 #include "mig.h"
+#include "mig_cmdline.h"
 #include "net.h"
-#include "opts.h"
 #include "output.h"
 #include "pcmigd.h"
-#include "vmmctl.h"
 
 static const char help[] =
 	"Usage: pcmigd incoming --listen ADDR:PORT [--caps LIST]\n"
@@ -106,10 +105,7 @@ static const char help[] =
 	"  pcmigd incoming --listen :4444 --caps postcopy-bitmaps \\\n"
 	"                  --bitmap-map vm0-vda:vm1-vda\n";
 
-enum {
-	OPT_LISTEN = 256, OPT_CAPS, OPT_DEVSTATE_OUT, OPT_TIMEOUT, OPT_JSON,
-	OPT_BITMAP_MAP, OPT_VMM,
-};
+enum { OPT_LISTEN = MIG_OPT_OWN, OPT_DEVSTATE_OUT };
 
 /*
  * The device state goes to a temporary file next to FILE, renamed over it
@@ -197,107 +193,51 @@ int cmd_incoming(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
-		{ "caps", required_argument, NULL, OPT_CAPS },
 		{ "device-state-out", required_argument, NULL,
 		  OPT_DEVSTATE_OUT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "bitmap-map", required_argument, NULL, OPT_BITMAP_MAP },
-		{ "vmm", required_argument, NULL, OPT_VMM },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		MIG_CMDLINE_OPTIONS,
 		{ 0 }
 	};
 	struct session_params p = { .role = PCMIG_ROLE_DESTINATION };
 	struct mig m = { 0 };
-	struct bitmap_map map = { 0 };
+	struct mig_cmdline cl = {
+		.cmd = "incoming", .help = help, .m = &m, .p = &p,
+	};
 	struct out_file out = { .fd = -1 };
-	const char *listen_addr = NULL, *out_path = NULL, *vmm_path = NULL;
-	struct bridge vmm;
+	const char *listen_addr = NULL, *out_path = NULL;
 	char err[256], host[256], port[8];
 	char bound[NET_ADDRSTRLEN], peer[NET_ADDRSTRLEN];
 	int accept_timeout_ms = -1, c, ret, lfd, fd;
-	uint32_t timeout_s = 0;
 	struct pcmig_session s;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_LISTEN:
+	while ((c = mig_getopt(&cl, argc, argv, opts)) != -1) {
+		if (c == OPT_LISTEN)
 			listen_addr = optarg;
-			break;
-		case OPT_CAPS:
-			if (parse_caps(optarg, &p.caps, err, sizeof(err)))
-				return usage_error("incoming", "--caps: %s",
-						   err);
-			break;
-		case OPT_DEVSTATE_OUT:
+		else	/* OPT_DEVSTATE_OUT */
 			out_path = optarg;
-			break;
-		case OPT_TIMEOUT:
-			if (parse_u32(optarg, 1, 86400, &timeout_s, err,
-				      sizeof(err)))
-				return usage_error("incoming", "--timeout: %s",
-						   err);
-			break;
-		case OPT_BITMAP_MAP:
-			if (parse_bitmap_map(optarg, &map, err, sizeof(err)))
-				return usage_error("incoming",
-						   "--bitmap-map: %s", err);
-			p.bitmap_map = &map;
-			break;
-		case OPT_VMM:
-			if (vmm_check_socket(optarg, err, sizeof(err)))
-				return usage_error("incoming", "--vmm: %s",
-						   err);
-			vmm_path = optarg;
-			break;
-		case OPT_JSON:
-			m.json = true;
-			break;
-		case 'v':
-			m.verbose = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return EXIT_OK;
-		default:
-			return bad_option("incoming", argv);
-		}
 	}
-	if (optind < argc)
-		return usage_error("incoming", "unexpected argument '%s'",
-				   argv[optind]);
+	if (cl.status >= 0)
+		return cl.status;
 	if (!listen_addr)
 		return usage_error("incoming",
 				   "--listen ADDR:PORT is required");
 	if (net_split(listen_addr, host, sizeof(host), port, sizeof(port), err,
 		      sizeof(err)))
 		return usage_error("incoming", "--listen: %s", err);
-	m.timeout_ms = (int)(timeout_s ? timeout_s : MIG_DEFAULT_TIMEOUT_S) *
+	m.timeout_ms = (int)(cl.timeout_s ? cl.timeout_s : MIG_DEFAULT_TIMEOUT_S) *
 		       1000;
-	if (timeout_s)
-		accept_timeout_ms = (int)timeout_s * 1000;
-	out_set_json(m.json);
-	if (map.n && !(p.caps & (1U << PCMIG_CAP_POSTCOPY_BITMAPS)))
-		error("warning: --bitmap-map has no effect without "
-		      "--caps postcopy-bitmaps");
+	if (cl.timeout_s)
+		accept_timeout_ms = (int)cl.timeout_s * 1000;
+	mig_cmdline_done(&cl);
 
 	if (out_path) {
 		ret = out_open(&out, out_path);
 		if (ret)
 			return ret;
 	}
-	ret = mig_open(&m, &p);
+	ret = mig_open(&m, &p, cl.vmm_path);
 	if (ret)
 		goto out;
-	if (vmm_path) {
-		m.vmm = &vmm;
-		ret = bridge_open(&vmm, vmm_path, PCMIG_ROLE_DESTINATION);
-		if (ret)
-			goto out;
-	}
 
 	lfd = net_listen(listen_addr, bound, sizeof(bound), err, sizeof(err));
 	if (lfd < 0) {
@@ -316,11 +256,6 @@ int cmd_incoming(int argc, char **argv)
 		goto out;
 	}
 	info("connection from %s", peer);
-	ret = mig_negotiate(&m, fd);
-	if (ret) {
-		close(fd);
-		goto out;
-	}
 	ret = mig_run(&m, &p, fd, NULL, 0, &s);
 	if (ret)
 		goto out;
@@ -332,8 +267,6 @@ int cmd_incoming(int argc, char **argv)
 	ret = mig_report(&m, &s);
 out:
 	out_discard(&out);
-	if (m.vmm)
-		bridge_close(m.vmm);
 	mig_close(&m);
 	return ret;
 }

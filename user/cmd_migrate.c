@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mig.h"
+#include "mig_cmdline.h"
 #include "net.h"
 #include "opts.h"
 #include "output.h"
@@ -135,9 +136,8 @@ static const char help[] =
 	"                 --bitmap-map vm0-vda:vm1-vda --bitmap-map vm0-vdb:vm1-vdb\n";
 
 enum {
-	OPT_TO = 256, OPT_CAPS, OPT_MAX_BW, OPT_DOWNTIME, OPT_MAX_PC_BW,
-	OPT_DEVSTATE, OPT_TIMEOUT, OPT_JSON, OPT_BITMAP_MAP, OPT_VMM,
-	OPT_PC_AFTER,
+	OPT_TO = MIG_OPT_OWN, OPT_MAX_BW, OPT_DOWNTIME, OPT_MAX_PC_BW,
+	OPT_DEVSTATE, OPT_PC_AFTER,
 };
 
 /* The whole blob in memory: it is at most PCMIG_DEVSTATE_MAX. */
@@ -161,43 +161,32 @@ int cmd_migrate(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, OPT_TO },
-		{ "caps", required_argument, NULL, OPT_CAPS },
 		{ "max-bandwidth", required_argument, NULL, OPT_MAX_BW },
 		{ "downtime-limit", required_argument, NULL, OPT_DOWNTIME },
 		{ "max-postcopy-bandwidth", required_argument, NULL,
 		  OPT_MAX_PC_BW },
 		{ "device-state", required_argument, NULL, OPT_DEVSTATE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "bitmap-map", required_argument, NULL, OPT_BITMAP_MAP },
-		{ "vmm", required_argument, NULL, OPT_VMM },
 		{ "postcopy-after", required_argument, NULL, OPT_PC_AFTER },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		MIG_CMDLINE_OPTIONS,
 		{ 0 }
 	};
 	struct session_params p = { .role = PCMIG_ROLE_SOURCE };
 	struct mig m = { 0 };
-	struct bitmap_map map = { 0 };
-	const char *to = NULL, *devstate_path = NULL, *vmm_path = NULL;
-	struct bridge vmm;
-	uint32_t timeout_s = MIG_DEFAULT_TIMEOUT_S;
+	struct mig_cmdline cl = {
+		.cmd = "migrate", .help = help, .m = &m, .p = &p,
+		.timeout_s = MIG_DEFAULT_TIMEOUT_S,
+	};
+	const char *to = NULL, *devstate_path = NULL;
 	struct pcmig_session s;
 	void *devstate = NULL;
 	size_t devstate_len = 0;
 	char err[256], host[256], port[8];
 	int c, ret, fd;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+	while ((c = mig_getopt(&cl, argc, argv, opts)) != -1) {
 		switch (c) {
 		case OPT_TO:
 			to = optarg;
-			break;
-		case OPT_CAPS:
-			if (parse_caps(optarg, &p.caps, err, sizeof(err)))
-				return usage_error("migrate", "--caps: %s", err);
 			break;
 		case OPT_MAX_BW:
 			if (parse_size(optarg, &p.max_bandwidth, err,
@@ -224,48 +213,19 @@ int cmd_migrate(int argc, char **argv)
 		case OPT_DEVSTATE:
 			devstate_path = optarg;
 			break;
-		case OPT_TIMEOUT:
-			if (parse_u32(optarg, 1, 86400, &timeout_s, err,
-				      sizeof(err)))
-				return usage_error("migrate", "--timeout: %s",
-						   err);
-			break;
-		case OPT_BITMAP_MAP:
-			if (parse_bitmap_map(optarg, &map, err, sizeof(err)))
-				return usage_error("migrate",
-						   "--bitmap-map: %s", err);
-			p.bitmap_map = &map;
-			break;
-		case OPT_VMM:
-			if (vmm_check_socket(optarg, err, sizeof(err)))
-				return usage_error("migrate", "--vmm: %s", err);
-			vmm_path = optarg;
-			break;
 		case OPT_PC_AFTER:
 			if (parse_postcopy_after(optarg, &m.pcs.policy, err,
 						 sizeof(err)))
 				return usage_error("migrate",
 						   "--postcopy-after: %s", err);
 			break;
-		case OPT_JSON:
-			m.json = true;
-			break;
-		case 'v':
-			m.verbose = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return EXIT_OK;
-		default:
-			return bad_option("migrate", argv);
 		}
 	}
-	if (optind < argc)
-		return usage_error("migrate", "unexpected argument '%s'",
-				   argv[optind]);
+	if (cl.status >= 0)
+		return cl.status;
 	if (!to)
 		return usage_error("migrate", "--to ADDR:PORT is required");
-	if (vmm_path && devstate_path)
+	if (cl.vmm_path && devstate_path)
 		return usage_error("migrate",
 				   "--vmm and --device-state are mutually exclusive: with --vmm the device state comes from the VMM when the VM stops");
 	if (m.pcs.policy.when != PC_AFTER_NEVER &&
@@ -280,11 +240,8 @@ int cmd_migrate(int argc, char **argv)
 	if (!host[0] || !strcmp(port, "0"))
 		return usage_error("migrate",
 				   "--to: need both an address and a port");
-	m.timeout_ms = (int)timeout_s * 1000;
-	out_set_json(m.json);
-	if (map.n && !(p.caps & (1U << PCMIG_CAP_POSTCOPY_BITMAPS)))
-		error("warning: --bitmap-map has no effect without "
-		      "--caps postcopy-bitmaps");
+	m.timeout_ms = (int)cl.timeout_s * 1000;
+	mig_cmdline_done(&cl);
 
 	/* Everything that can fail locally fails before the peer is bothered. */
 	if (devstate_path) {
@@ -292,15 +249,9 @@ int cmd_migrate(int argc, char **argv)
 		if (ret)
 			return ret;
 	}
-	ret = mig_open(&m, &p);
+	ret = mig_open(&m, &p, cl.vmm_path);
 	if (ret)
 		goto out;
-	if (vmm_path) {
-		m.vmm = &vmm;
-		ret = bridge_open(&vmm, vmm_path, PCMIG_ROLE_SOURCE);
-		if (ret)
-			goto out;
-	}
 
 	fd = net_connect(to, m.timeout_ms, err, sizeof(err));
 	if (fd < 0) {
@@ -309,17 +260,10 @@ int cmd_migrate(int argc, char **argv)
 		goto out;
 	}
 	info("connected to %s", to);
-	ret = mig_negotiate(&m, fd);
-	if (ret) {
-		close(fd);
-		goto out;
-	}
 	ret = mig_run(&m, &p, fd, devstate, devstate_len, &s);
 	if (!ret)
 		ret = mig_report(&m, &s);
 out:
-	if (m.vmm)
-		bridge_close(m.vmm);
 	mig_close(&m);
 	free(devstate);
 	return ret;

@@ -17,7 +17,8 @@
 #include "pcmigd.h"
 #include "units.h"
 
-int mig_open(struct mig *m, const struct session_params *p)
+int mig_open(struct mig *m, const struct session_params *p,
+	     const char *vmm_path)
 {
 	uint32_t unsupported;
 	char caps[128];
@@ -47,11 +48,17 @@ int mig_open(struct mig *m, const struct session_params *p)
 		.max_postcopy_bandwidth = p->max_postcopy_bandwidth,
 	};
 	progress_init(&m->progress, stdout, isatty(STDOUT_FILENO), m->json);
-	return EXIT_OK;
+	if (!vmm_path)
+		return EXIT_OK;
+	/* Set before opening: mig_close() closes what a failure left open. */
+	m->vmm = &m->bridge;
+	return bridge_open(m->vmm, vmm_path, p->role);
 }
 
 void mig_close(struct mig *m)
 {
+	if (m->vmm)
+		bridge_close(m->vmm);
 	if (m->ev_open)
 		pcnl_close(&m->ev);
 	pcnl_close(&m->req);
@@ -70,7 +77,8 @@ static void print_params(const char *who, const struct hello *h)
 	     fmt_rate(h->max_postcopy_bandwidth, 1, b2));
 }
 
-int mig_negotiate(struct mig *m, int fd)
+/* Runs the negotiation on fd and prints its outcome.  Exit code. */
+static int mig_negotiate(struct mig *m, int fd)
 {
 	char caps[128];
 	struct nego n;
@@ -110,6 +118,9 @@ int mig_run(struct mig *m, const struct session_params *p, int fd,
 	uint32_t id;
 	int ret;
 
+	ret = mig_negotiate(m, fd);
+	if (ret)
+		goto out_close;
 	/* Subscribe before the session exists so no event is missed. */
 	ret = pcnl_open(&m->ev, true);
 	if (ret)

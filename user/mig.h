@@ -30,26 +30,29 @@ struct mig {
 	bool json, verbose;
 	int timeout_ms;			/* negotiation bound */
 	struct progress progress;
-	struct bridge *vmm;		/* --vmm, NULL without */
+	struct bridge *vmm;		/* --vmm: &bridge; NULL without */
+	struct bridge bridge;		/* opened by mig_open() with --vmm */
 	struct pc_switch pcs;		/* migrate --postcopy-after */
 };
 
 /*
  * Opens the request socket, asks GET_INFO and checks that the module
- * supports the capabilities asked for; fills m->local.  Exit code.
+ * supports the capabilities asked for; fills m->local.  With vmm_path
+ * (--vmm), then takes the VM of that VMM: bridge_open() into m->vmm.
+ * Exit code; mig_close() is due even when it fails.
  */
-int mig_open(struct mig *m, const struct session_params *p);
+int mig_open(struct mig *m, const struct session_params *p,
+	     const char *vmm_path);
+/* Closes m->vmm's bridge and the netlink sockets. */
 void mig_close(struct mig *m);
 
-/* Runs the negotiation on fd and prints its outcome.  Exit code. */
-int mig_negotiate(struct mig *m, int fd);
-
 /*
- * SESSION_NEW with p, VM_ATTACH of m->vmm's VM, DEVSTATE_PUT of devstate
- * (source), SOCK_ATTACH of fd (always closed here: the kernel holds its
- * own reference), START, then follows the session to its end (with
- * m->vmm: answering the stop request on the source), and with m->vmm
- * once started, bridge_end().  Exit code; *s is the final state.
+ * Runs the negotiation on fd and prints its outcome, then SESSION_NEW
+ * with p, VM_ATTACH of m->vmm's VM, DEVSTATE_PUT of devstate (source),
+ * SOCK_ATTACH of fd (always closed here: the kernel holds its own
+ * reference), START, then follows the session to its end (with m->vmm:
+ * answering the stop request on the source), and with m->vmm once
+ * started, bridge_end().  Exit code; *s is the final state.
  */
 int mig_run(struct mig *m, const struct session_params *p, int fd,
 	    const void *devstate, size_t devstate_len,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -306,6 +307,62 @@ int pcnl_request(struct pcnl *nl, struct nl_msg *msg, pcnl_msg_fn fn,
 			return -nle_to_errno(ret);
 	}
 	return c.err ? c.err : c.fn_err;
+}
+
+bool pcnl_dump_interrupted(struct nl_msg *msg)
+{
+	return nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP_INTR;
+}
+
+struct array_ctx {
+	size_t elem_size;
+	pcnl_msg_fn fill;
+	bool *intr;		/* NULL: interrupted dumps are taken as they are */
+	char *v;
+	size_t n, cap;
+};
+
+static int on_array_entry(struct nl_msg *msg, void *arg)
+{
+	struct array_ctx *a = arg;
+
+	if (a->intr && pcnl_dump_interrupted(msg)) {
+		*a->intr = true;
+		return -EINTR;
+	}
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 8;
+		char *v = realloc(a->v, cap * a->elem_size);
+
+		if (!v)
+			return -ENOMEM;
+		a->v = v;
+		a->cap = cap;
+	}
+	if (a->fill(msg, a->v + a->n * a->elem_size))
+		return -EBADMSG;
+	a->n++;
+	return 0;
+}
+
+int pcnl_dump_array(struct pcnl *nl, struct nl_msg *msg, size_t elem_size,
+		    pcnl_msg_fn fill, bool *intr, void **list, size_t *n)
+{
+	struct array_ctx a = {
+		.elem_size = elem_size, .fill = fill, .intr = intr,
+	};
+	int ret;
+
+	if (intr)
+		*intr = false;
+	ret = pcnl_request(nl, msg, on_array_entry, &a);
+	if (ret) {
+		free(a.v);
+		return ret;
+	}
+	*list = a.v;
+	*n = a.n;
+	return 0;
 }
 
 int pcnl_recv_events(struct pcnl *nl, pcnl_msg_fn fn, void *arg)

@@ -46,6 +46,21 @@ struct nl_msg *pcnl_msg(struct pcnl *nl, uint8_t cmd, int flags);
 int pcnl_request(struct pcnl *nl, struct nl_msg *msg, pcnl_msg_fn fn,
 		 void *arg);
 
+/* A dump reply the kernel flagged NLM_F_DUMP_INTR: its objects changed. */
+bool pcnl_dump_interrupted(struct nl_msg *msg);
+
+/*
+ * Sends the dump request msg (consumed) and collects its replies into a
+ * malloc'ed array of elements of elem_size bytes: fill(reply, element)
+ * writes each one, and a reply it refuses (nonzero) is malformed,
+ * -EBADMSG.  With intr, an interrupted reply (pcnl_dump_interrupted())
+ * fails the dump with -EINTR and sets *intr: half of an old list and half
+ * of a new one is no list.  0 with *list (free it; void ** as in
+ * posix_memalign()) and *n, or -errno with both unchanged.
+ */
+int pcnl_dump_array(struct pcnl *nl, struct nl_msg *msg, size_t elem_size,
+		    pcnl_msg_fn fill, bool *intr, void **list, size_t *n);
+
 /*
  * Event socket: hands every queued message to fn without blocking.
  * 0, or -ENOBUFS when the kernel dropped events (receive buffer overrun).

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,6 +41,23 @@ int put_bitmap_map(struct nl_msg *msg, const struct bitmap_map *m)
 	return 0;
 }
 
+/*
+ * The optional limits of p, which SESSION_NEW and SESSION_SET both carry,
+ * each only when set.  0 or -EMSGSIZE.
+ */
+static int put_limits(struct nl_msg *msg, const struct session_params *p)
+{
+	if ((p->has_max_bandwidth &&
+	     nla_put_u64(msg, PCMIG_A_MAX_BANDWIDTH, p->max_bandwidth)) ||
+	    (p->has_downtime_limit &&
+	     nla_put_u32(msg, PCMIG_A_DOWNTIME_LIMIT, p->downtime_limit)) ||
+	    (p->has_max_postcopy_bandwidth &&
+	     nla_put_u64(msg, PCMIG_A_MAX_POSTCOPY_BANDWIDTH,
+			 p->max_postcopy_bandwidth)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 int op_session_new(struct pcnl *nl, const struct session_params *p,
 		   struct pcmig_session *out)
 {
@@ -50,14 +66,7 @@ int op_session_new(struct pcnl *nl, const struct session_params *p,
 	if (!msg)
 		return -ENOMEM;
 	if (nla_put_u32(msg, PCMIG_A_ROLE, p->role) ||
-	    nla_put_u32(msg, PCMIG_A_CAPS, p->caps) ||
-	    (p->has_max_bandwidth &&
-	     nla_put_u64(msg, PCMIG_A_MAX_BANDWIDTH, p->max_bandwidth)) ||
-	    (p->has_downtime_limit &&
-	     nla_put_u32(msg, PCMIG_A_DOWNTIME_LIMIT, p->downtime_limit)) ||
-	    (p->has_max_postcopy_bandwidth &&
-	     nla_put_u64(msg, PCMIG_A_MAX_POSTCOPY_BANDWIDTH,
-			 p->max_postcopy_bandwidth)) ||
+	    nla_put_u32(msg, PCMIG_A_CAPS, p->caps) || put_limits(msg, p) ||
 	    put_bitmap_map(msg, p->bitmap_map)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
@@ -73,14 +82,7 @@ int op_session_set(struct pcnl *nl, uint32_t id,
 
 	if (!msg)
 		return -ENOMEM;
-	if (nla_put_u32(msg, PCMIG_A_SESSION_ID, id) ||
-	    (p->has_max_bandwidth &&
-	     nla_put_u64(msg, PCMIG_A_MAX_BANDWIDTH, p->max_bandwidth)) ||
-	    (p->has_downtime_limit &&
-	     nla_put_u32(msg, PCMIG_A_DOWNTIME_LIMIT, p->downtime_limit)) ||
-	    (p->has_max_postcopy_bandwidth &&
-	     nla_put_u64(msg, PCMIG_A_MAX_POSTCOPY_BANDWIDTH,
-			 p->max_postcopy_bandwidth))) {
+	if (nla_put_u32(msg, PCMIG_A_SESSION_ID, id) || put_limits(msg, p)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
@@ -113,46 +115,14 @@ int op_session_get(struct pcnl *nl, uint32_t id, struct pcmig_session *out)
 	return ret;
 }
 
-struct list_ctx {
-	struct pcmig_session *v;
-	size_t n, cap;
-};
-
-static int on_list_entry(struct nl_msg *msg, void *arg)
-{
-	struct list_ctx *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct pcmig_session *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	if (session_from_msg(msg, &l->v[l->n]))
-		return -EBADMSG;
-	l->n++;
-	return 0;
-}
-
 int op_session_list(struct pcnl *nl, struct pcmig_session **list, size_t *n)
 {
 	struct nl_msg *msg = pcnl_msg(nl, PCMIG_CMD_SESSION_GET, NLM_F_DUMP);
-	struct list_ctx l = { 0 };
-	int ret;
 
 	if (!msg)
 		return -ENOMEM;
-	ret = pcnl_request(nl, msg, on_list_entry, &l);
-	if (ret) {
-		free(l.v);
-		return ret;
-	}
-	*list = l.v;
-	*n = l.n;
-	return 0;
+	return pcnl_dump_array(nl, msg, sizeof(**list), on_session, NULL,
+			       (void **)list, n);
 }
 
 int op_devstate_put(struct pcnl *nl, uint32_t id, const void *data,
@@ -262,30 +232,30 @@ int devstate_write_piece(const void *data, size_t len, void *arg)
 	return 0;
 }
 
-int op_sock_attach(struct pcnl *nl, uint32_t id, int sock_fd)
+/* SOCK_ATTACH, VM_ATTACH: the session id and the fd, as attribute attr. */
+static int fd_attach(struct pcnl *nl, uint8_t cmd, uint32_t id, int attr,
+		     int fd)
 {
-	struct nl_msg *msg = session_msg(nl, PCMIG_CMD_SOCK_ATTACH, id);
+	struct nl_msg *msg = session_msg(nl, cmd, id);
 
 	if (!msg)
 		return -ENOMEM;
-	if (nla_put_u32(msg, PCMIG_A_SOCK_FD, (uint32_t)sock_fd)) {
+	if (nla_put_u32(msg, attr, (uint32_t)fd)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
 	return pcnl_request(nl, msg, NULL, NULL);
 }
 
+int op_sock_attach(struct pcnl *nl, uint32_t id, int sock_fd)
+{
+	return fd_attach(nl, PCMIG_CMD_SOCK_ATTACH, id, PCMIG_A_SOCK_FD,
+			 sock_fd);
+}
+
 int op_vm_attach(struct pcnl *nl, uint32_t id, int vm_fd)
 {
-	struct nl_msg *msg = session_msg(nl, PCMIG_CMD_VM_ATTACH, id);
-
-	if (!msg)
-		return -ENOMEM;
-	if (nla_put_u32(msg, PCMIG_A_VM_FD, (uint32_t)vm_fd)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	return pcnl_request(nl, msg, NULL, NULL);
+	return fd_attach(nl, PCMIG_CMD_VM_ATTACH, id, PCMIG_A_VM_FD, vm_fd);
 }
 
 int op_session_cmd(struct pcnl *nl, uint8_t cmd, uint32_t id)

@@ -35,6 +35,16 @@ enum pcmigd_exit {
 	"  6  VMM error (--vmm): its control socket, the VM fd, a command it\n" \
 	"     failed or did not answer, or the VM could not be resumed\n"
 
+/*
+ * The Options and Exit status sections of a command whose only option is
+ * -h, worded and aligned as in the other --help texts.
+ */
+#define HELP_ONLY_OPTIONS_HELP \
+	"Options:\n" \
+	"  -h, --help   show this help\n" \
+	"\n" \
+	EXIT_STATUS_HELP
+
 int cmd_caps(int argc, char **argv);
 int cmd_incoming(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);

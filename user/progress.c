@@ -52,6 +52,41 @@ static unsigned long long stat(const struct pcmig_session *s, int i)
 	return (unsigned long long)s->stats[i];
 }
 
+/*
+ * Starts buf afresh with prefix and the name of s's phase (unknown for a
+ * phase this pcmigd has no name for); returns the count add() goes on
+ * with.
+ */
+static size_t start_line(char *buf, size_t len, const char *prefix,
+			 const struct pcmig_session *s, const char *unknown)
+{
+	const char *phase = phase_name(s->phase);
+	size_t used = 0;
+
+	buf[0] = '\0';
+	add(buf, len, &used, "%s%s", prefix, phase ? phase : unknown);
+	return used;
+}
+
+/* What this side does with bytes and pages. */
+static const char *sent_or_received(const struct pcmig_session *s)
+{
+	return is_destination(s) ? "received" : "sent";
+}
+
+/* sep, then "12.3 MiB sent" (or "received"), if the module counts them. */
+static void add_bytes_moved(char *buf, size_t len, size_t *used,
+			    const char *sep, const struct pcmig_session *s)
+{
+	int i = is_destination(s) ? PCMIG_STAT_BYTES_RECEIVED :
+				    PCMIG_STAT_BYTES_SENT;
+	char b[UNITS_LEN];
+
+	if (SESSION_HAS_STAT(s, i))
+		add(buf, len, used, "%s%s %s", sep, fmt_bytes(s->stats[i], b),
+		    sent_or_received(s));
+}
+
 /* "  ram 64.0 MiB  pages 10240 sent, 1200 zero, 312 dirty  dirty rate ..." */
 static void add_ram(char *buf, size_t len, size_t *used,
 		    const struct pcmig_session *s)
@@ -63,7 +98,7 @@ static void add_ram(char *buf, size_t len, size_t *used,
 		add(buf, len, used, "  ram %s", fmt_bytes(s->ram_size, b));
 	if (SESSION_HAS_STAT(s, PCMIG_STAT_PAGES_SENT))
 		add(buf, len, used, "  pages %llu %s",
-		    stat(s, PCMIG_STAT_PAGES_SENT), dst ? "received" : "sent");
+		    stat(s, PCMIG_STAT_PAGES_SENT), sent_or_received(s));
 	if (SESSION_HAS_STAT(s, PCMIG_STAT_ZERO_PAGES))
 		add(buf, len, used, ", %llu zero",
 		    stat(s, PCMIG_STAT_ZERO_PAGES));
@@ -87,22 +122,15 @@ static void add_ram(char *buf, size_t len, size_t *used,
 
 void progress_line(const struct pcmig_session *s, char *buf, size_t len)
 {
-	const char *phase = phase_name(s->phase);
-	int moved = is_destination(s) ? PCMIG_STAT_BYTES_RECEIVED :
-					 PCMIG_STAT_BYTES_SENT;
+	size_t used = start_line(buf, len, "", s, "?");
 	char b[UNITS_LEN];
-	size_t used = 0;
 
-	buf[0] = '\0';
-	add(buf, len, &used, "%s", phase ? phase : "?");
 	/* First, so a line cut to the terminal's width still shows them. */
 	if (session_not_converging(s))
 		add(buf, len, &used, ", not converging");
 	if (s->stop_requested)
 		add(buf, len, &used, ", stop requested");
-	if (SESSION_HAS_STAT(s, moved))
-		add(buf, len, &used, "  %s %s", fmt_bytes(s->stats[moved], b),
-		    is_destination(s) ? "received" : "sent");
+	add_bytes_moved(buf, len, &used, "  ", s);
 	if (SESSION_HAS_STAT(s, PCMIG_STAT_BANDWIDTH))
 		add(buf, len, &used, "  %s",
 		    fmt_rate(s->stats[PCMIG_STAT_BANDWIDTH], 0, b));
@@ -168,17 +196,10 @@ void progress_end(struct progress *p)
 
 void progress_summary(const struct pcmig_session *s, char *buf, size_t len)
 {
-	const char *phase = phase_name(s->phase);
-	int moved = is_destination(s) ? PCMIG_STAT_BYTES_RECEIVED :
-					 PCMIG_STAT_BYTES_SENT;
+	size_t used = start_line(buf, len, "migration ", s, "ended");
 	char b[UNITS_LEN];
-	size_t used = 0;
 
-	buf[0] = '\0';
-	add(buf, len, &used, "migration %s", phase ? phase : "ended");
-	if (SESSION_HAS_STAT(s, moved))
-		add(buf, len, &used, ": %s %s", fmt_bytes(s->stats[moved], b),
-		    is_destination(s) ? "received" : "sent");
+	add_bytes_moved(buf, len, &used, ": ", s);
 	if (SESSION_HAS_STAT(s, PCMIG_STAT_ELAPSED_MS))
 		add(buf, len, &used, " in %s",
 		    fmt_ms(s->stats[PCMIG_STAT_ELAPSED_MS], b));
@@ -192,8 +213,7 @@ void progress_summary(const struct pcmig_session *s, char *buf, size_t len)
 		    fmt_bytes(s->ram_size, b) : "?");
 		if (SESSION_HAS_STAT(s, PCMIG_STAT_PAGES_SENT))
 			add(buf, len, &used, ": %llu pages %s, %llu zero",
-			    stat(s, PCMIG_STAT_PAGES_SENT),
-			    is_destination(s) ? "received" : "sent",
+			    stat(s, PCMIG_STAT_PAGES_SENT), sent_or_received(s),
 			    stat(s, PCMIG_STAT_ZERO_PAGES));
 		if (!is_destination(s) &&
 		    SESSION_HAS_STAT(s, PCMIG_STAT_PASSES))
