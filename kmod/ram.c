@@ -104,13 +104,19 @@ struct zero_run {
 	u32 pages;
 };
 
+/*
+ * The gathered frames go out.  In postcopy they give way to a page
+ * request (-EAGAIN): kept, to go once the request is served.
+ */
 static int tx_flush(struct pcmig_session *s)
 {
+	bool postcopy = READ_ONCE(s->phase) == PCMIG_PHASE_POSTCOPY;
 	int err = 0;
 
 	if (s->ram.tx_len)
-		err = pcmig_send_frames(s, s->ram.tx, s->ram.tx_len);
-	s->ram.tx_len = 0;
+		err = pcmig_send_frames(s, s->ram.tx, s->ram.tx_len, postcopy);
+	if (err != -EAGAIN)
+		s->ram.tx_len = 0;
 	return err;
 }
 
@@ -131,8 +137,8 @@ static u8 *tx_reserve(struct pcmig_session *s, u8 type, u32 len, int *err)
 }
 
 /*
- * A zero run is 12 bytes on the wire: in postcopy it is never paced, so
- * only a background data page can give way to a request (-EAGAIN).
+ * A zero run is 12 bytes on the wire: in postcopy, outside a batch, it is
+ * never paced, so only a background batch gives way to a request.
  */
 static int flush_zeroes(struct pcmig_session *s, struct zero_run *z)
 {
@@ -197,7 +203,7 @@ static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 	err = flush_zeroes(s, z);
 	if (err)
 		return err;
-	/* In a pass, the page joins the frames that go out together. */
+	/* In a pass or a postcopy batch, it joins the frames that go together. */
 	if (s->ram.batching && !urgent) {
 		frame = tx_reserve(s, PCMIG_RAM_PAGE, PCMIG_RAM_PAGE_LEN, &err);
 		if (!frame)
@@ -211,9 +217,6 @@ static int send_page(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 	if (urgent)
 		err = pcmig_send_frame_urgent(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE,
 					      s->ram.frame, PCMIG_RAM_PAGE_LEN);
-	else if (READ_ONCE(s->phase) == PCMIG_PHASE_POSTCOPY)
-		err = pcmig_send_frame_yield(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE,
-					     s->ram.frame, PCMIG_RAM_PAGE_LEN);
 	else
 		err = pcmig_send_frame(s, PCMIG_SEC_RAM, PCMIG_RAM_PAGE,
 				       s->ram.frame, PCMIG_RAM_PAGE_LEN);
@@ -378,7 +381,10 @@ int pcmig_ram_discard(struct pcmig_session *s)
  * often touches its neighbours next.
  */
 #define PCMIG_PC_NEIGHBOURS	7
-/* Background pages between two looks at the request queue. */
+/*
+ * Background pages gathered into one sendmsg, between two looks at the
+ * request queue: 32 KiB, so a request waits for little more than that.
+ */
 #define PCMIG_PC_BATCH		8
 
 /* Requested pages first (rule S5): those already sent are skipped. */
@@ -431,8 +437,28 @@ static int serve_requests(struct pcmig_session *s, struct zero_run *z)
 }
 
 /*
+ * A postcopy batch goes out, after the requests that came first: its
+ * pages are no longer dirty, so a request for one of them counts as a
+ * duplicate and the page follows right after.
+ */
+static int pc_flush(struct pcmig_session *s, struct zero_run *z)
+{
+	int err;
+
+	for (;;) {
+		err = tx_flush(s);
+		if (err != -EAGAIN)
+			return err;
+		err = serve_requests(s, z);
+		if (err)
+			return err;
+	}
+}
+
+/*
  * Postcopy: every page still dirty goes once, requested ones first, the
- * rest in the background, paced by max-postcopy-bandwidth only (rule S4).
+ * rest in the background, paced by max-postcopy-bandwidth only (rule S4),
+ * gathered PCMIG_PC_BATCH pages to a sendmsg.
  */
 int pcmig_ram_postcopy(struct pcmig_session *s)
 {
@@ -450,37 +476,34 @@ int pcmig_ram_postcopy(struct pcmig_session *s)
 			return err;
 		if (pcmig_pc_source_broken(s))
 			return -EPROTO;
+		err = pcmig_stream_wait_room(s);
+		if (err == -EAGAIN)
+			continue;	/* serve the request first */
+		if (err)
+			return err;
+		s->ram.batching = true;
 		for (n = 0; n < PCMIG_PC_BATCH; n++) {
 			page = find_next_bit(sl->dirty, sl->npages, page);
 			if (page >= sl->npages)
 				break;
-			err = pcmig_stream_wait_room(s);
-			if (err == -EAGAIN)
-				break;	/* serve the request first */
-			if (err)
-				return err;
 			__clear_bit(page, sl->dirty);
 			vm->dirty--;
 			err = send_page(s, sl, page, &z, false);
-			if (err == -EAGAIN) {
-				/* A request came first: serve it, then this. */
-				__set_bit(page, sl->dirty);
-				vm->dirty++;
-				break;
-			}
 			if (err)
-				return err;
+				break;
 			s->stats.pc_pages_background++;
 		}
-		if (err == -EAGAIN)
-			continue;
-		if (page >= sl->npages) {
-			/* Runs do not cross slots. */
+		s->ram.batching = false;
+		err = err ?: pc_flush(s, &z);
+		/* Runs do not cross slots. */
+		if (!err && page >= sl->npages) {
 			err = flush_zeroes(s, &z);
-			if (err)
-				return err;
 			page = 0;
 			i++;
+		}
+		if (err) {
+			s->ram.tx_len = 0;	/* the stream fails */
+			return err;
 		}
 		WRITE_ONCE(s->stats.dirty_pages, vm->dirty);
 		if (pcmig_session_aborted(s))

@@ -251,7 +251,6 @@ void pcmig_rate_charge(struct pcmig_session *s, u32 len)
 
 enum pcmig_pace {
 	PCMIG_PACED,		/* by the phase's limit (rule S4) */
-	PCMIG_PACED_YIELD,	/* ... giving way to a page request */
 	PCMIG_UNPACED,		/* requested pages, page requests, last words */
 };
 
@@ -271,8 +270,7 @@ static int send_frame(struct pcmig_session *s, u8 section, u8 type,
 	if (!final && pcmig_session_aborted(s))
 		return -EINTR;
 	if (!final && pace != PCMIG_UNPACED)
-		err = rate_limit(s, len + sizeof(hdr),
-				 pace == PCMIG_PACED_YIELD);
+		err = rate_limit(s, len + sizeof(hdr), false);
 	if (err)
 		return err;
 	pcmig_wire_put_frame(hdr, section, type, len);
@@ -287,16 +285,18 @@ static int send_frame(struct pcmig_session *s, u8 section, u8 type,
 }
 
 /*
- * Frames already laid out in @buf (a precopy pass gathers its pages):
- * paced as one, sent with one sendmsg, whole under s->tx_lock.
+ * Frames already laid out in @buf (a precopy pass or a postcopy batch
+ * gathers its pages): paced as one, sent with one sendmsg, whole under
+ * s->tx_lock.  @yield: -EAGAIN, unsent, when a page request came first.
  */
-int pcmig_send_frames(struct pcmig_session *s, const void *buf, u32 len)
+int pcmig_send_frames(struct pcmig_session *s, const void *buf, u32 len,
+		      bool yield)
 {
 	int err;
 
 	if (pcmig_session_aborted(s))
 		return -EINTR;
-	err = rate_limit(s, len, false);
+	err = rate_limit(s, len, yield);
 	if (err)
 		return err;
 	mutex_lock(&s->tx_lock);
@@ -319,14 +319,6 @@ int pcmig_send_frame_urgent(struct pcmig_session *s, u8 section, u8 type,
 {
 	return send_frame(s, section, type, payload, len, false,
 			  PCMIG_UNPACED);
-}
-
-/* Postcopy background: -EAGAIN, unsent, when a page request came first. */
-int pcmig_send_frame_yield(struct pcmig_session *s, u8 section, u8 type,
-			   const void *payload, u32 len)
-{
-	return send_frame(s, section, type, payload, len, false,
-			  PCMIG_PACED_YIELD);
 }
 
 /* Best effort: tell the peer why we stop, without waiting on it. */

@@ -13,11 +13,10 @@ struct pcmig_session;
 void pcmig_stream_setup(struct pcmig_session *s);
 int pcmig_send_frame(struct pcmig_session *s, u8 section, u8 type,
 		     const void *payload, u32 len);
-int pcmig_send_frames(struct pcmig_session *s, const void *buf, u32 len);
+int pcmig_send_frames(struct pcmig_session *s, const void *buf, u32 len,
+		      bool yield);
 int pcmig_send_frame_urgent(struct pcmig_session *s, u8 section, u8 type,
 			    const void *payload, u32 len);
-int pcmig_send_frame_yield(struct pcmig_session *s, u8 section, u8 type,
-			   const void *payload, u32 len);
 void pcmig_rate_charge(struct pcmig_session *s, u32 len);
 int pcmig_stream_wait_room(struct pcmig_session *s);
 int pcmig_send_preamble(struct pcmig_session *s, u32 magic);
