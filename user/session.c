@@ -357,6 +357,10 @@ void session_print(FILE *f, const struct pcmig_session *s)
 	if (SESSION_HAS(s, PCMIG_A_RAM_SIZE) || s->stop_requested)
 		fprintf(f, "  %-23s %s\n", "stop-requested:",
 			s->stop_requested ? "yes" : "no");
+	if (SESSION_HAS(s, PCMIG_A_GUEST_AT))
+		fprintf(f, "  %-23s %s\n", "guest-at:",
+			name_or_num(guest_at_name(s->guest_at), s->guest_at,
+				    b));
 	print_stat_bytes(f, s, PCMIG_STAT_BYTES_SENT, "bytes-sent:");
 	print_stat_bytes(f, s, PCMIG_STAT_BYTES_RECEIVED, "bytes-received:");
 	print_stat_bytes(f, s, PCMIG_STAT_BYTES_REMAINING, "bytes-remaining:");
