@@ -21,30 +21,18 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 # shellcheck source=lib/tap.sh
 . "$HERE/lib/tap.sh"
+# The VMM helpers (vmm_bg, ctl, wait_iters, wait_exit...), reap, run_case
+# and ref_digest.
+# shellcheck source=lib/vmm_mig.sh
+. "$HERE/lib/vmm_mig.sh"
 
-VMM=${PCMIG_VMM:-$ROOT/build/user/vmm/pcmig-vmm}
-GUEST=${PCMIG_GUEST:-$ROOT/build/user/vmm/pcmig-guest.elf}
-WORK=$(mktemp -d)
 NTESTS=22
+# pcmig-vmm runs with --timeout 120: wait_exit waits beyond that.
+VMM_EXIT_S=150
 
-# Background VMMs of a case that failed half-way are killed after it (every
-# case runs in a subshell, so their pids go to a file).
-reap() {
-	local p
-	[ -f "$WORK/pids" ] || return 0
-	while read -r p; do
-		kill "$p" 2>/dev/null && echo "killed a leftover pcmig-vmm ($p)"
-	done <"$WORK/pids"
-	rm -f "$WORK/pids"
-}
-
-cleanup() {
-	reap >/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# run_case NAME FUNC: tap_run, with the time it took and leftovers reaped.
+# No namespaces and no pcmigd here: a case (run_case NAME FUNC) and the
+# suite end with the VMMs reaped only, in place of lib/vmm_mig.sh's timed
+# and cleanup, which also look for pcmigd and its sessions.
 timed() {
 	local t0=$SECONDS rc
 	"$@"
@@ -53,47 +41,23 @@ timed() {
 	echo "took $((SECONDS - t0)) s"
 	return "$rc"
 }
-run_case() { tap_run "$1" timed "$2"; }
+
+cleanup() {
+	reap >/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 # The workload every migration case compares against.
 WL="seed=7 pages=1024 write_pct=60 iters=20000 burst=100"
 # ... paced so that it runs a few seconds and can be stopped mid-run.
 PACED="$WL pace=15000"
 
-# Where each thread of a pcmig-vmm that does not end is stuck.
-dump_stacks() {
-	local t
-	echo "pcmig-vmm $1 did not end; its threads:"
-	for t in /proc/"$1"/task/*; do
-		echo "$t $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan" 2>/dev/null)"
-		cat "$t/stack" 2>/dev/null
-	done
-	tail -n 5 "$WORK"/*.out "$WORK/out" 2>/dev/null
-}
-
-# wait_exit PID: its exit status in RC.  pcmig-vmm runs with --timeout
-# 120; should it not end anyway, its stacks are shown and it is killed.
-wait_exit() {
-	local i
-	for i in $(seq 1500); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		dump_stacks "$1"
-		kill -9 "$1"
-	fi
-	wait "$1"
-	RC=$?
-}
-
 # vmm ARGS...: run to completion, output in $WORK/out, status in RC.
 vmm() {
 	"$VMM" --timeout 120 "$@" >"$WORK/out" 2>"$WORK/err" &
 	wait_exit $!
 }
-
-digest_of() { sed -n 's/^digest \(0x[0-9a-f]*\) .*/\1/p' "$1"; }
 
 # expect_rc WANT: complain with the output when RC differs.
 expect_rc() {
@@ -103,54 +67,9 @@ expect_rc() {
 	return 1
 }
 
-# The unmigrated digest of WL with N vCPUs (cached in a file: every case
-# runs in a subshell).
-ref_digest() {
-	local n=$1 f=$WORK/ref.$1
-	if [ ! -s "$f" ]; then
-		vmm --kernel "$GUEST" --vcpus "$n" --mem 16 --append "$WL"
-		expect_rc 0 >&2 || return 1
-		digest_of "$WORK/out" >"$f"
-	fi
-	[ -s "$f" ] && cat "$f"
-}
-
-# start_bg NAME ARGS...: pcmig-vmm in the background with a control
-# socket $WORK/NAME.sock, output in $WORK/NAME.out; waits for the socket.
-start_bg() {
-	local name=$1 i
-	shift
-	rm -f "$WORK/$name.sock"
-	"$VMM" --timeout 120 --control "$WORK/$name.sock" "$@" \
-		>"$WORK/$name.out" 2>"$WORK/$name.err" &
-	BG=$!
-	echo "$BG" >>"$WORK/pids"
-	for i in $(seq 100); do
-		[ -S "$WORK/$name.sock" ] && return 0
-		kill -0 "$BG" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "pcmig-vmm $name did not come up"
-	cat "$WORK/$name.err"
-	return 1
-}
-
-ctl() { local name=$1; shift; "$VMM" --ctl "$WORK/$name.sock" "$@"; }
-
-# iters of cpu 0 from a text status reply
-iters0() { ctl "$1" status | sed -n 's/.*| cpu 0 [a-z]* iters \([0-9]*\) .*/\1/p'; }
-
-# wait_iters NAME MIN: until cpu 0 did at least MIN operations.
-wait_iters() {
-	local i n
-	for i in $(seq 300); do
-		n=$(iters0 "$1")
-		[ -n "$n" ] && [ "$n" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	echo "cpu 0 of $1 never reached $2 operations (last: ${n:-none})"
-	return 1
-}
+# wl_digest N: the unmigrated digest of WL with N vCPUs (ref_digest caches
+# it in a file: every case runs in a subshell).
+wl_digest() { ref_digest "--vcpus $1 --mem 16" "$WL"; }
 
 
 # ---- cases -------------------------------------------------------------
@@ -229,7 +148,7 @@ EOF
 
 t_deterministic() {
 	local a b c
-	a=$(ref_digest 1) || return 1
+	a=$(wl_digest 1) || return 1
 	vmm --kernel "$GUEST" --mem 16 --append "$WL"
 	expect_rc 0 || return 1
 	b=$(digest_of "$WORK/out")
@@ -242,7 +161,7 @@ t_deterministic() {
 
 t_vcpus() {
 	local one three again
-	one=$(ref_digest 1) || return 1
+	one=$(wl_digest 1) || return 1
 	vmm --kernel "$GUEST" --vcpus 3 --mem 16 --append "$WL"
 	expect_rc 0 || return 1
 	three=$(digest_of "$WORK/out")
@@ -259,7 +178,7 @@ t_vcpus() {
 # does not change the digest.
 t_slots() {
 	local ref d
-	ref=$(ref_digest 2) || return 1
+	ref=$(wl_digest 2) || return 1
 	vmm --kernel "$GUEST" --vcpus 2 --mem 16 --slots 5 --json --append "$WL"
 	expect_rc 0 || return 1
 	d=$(sed -n 's/.*"digest":"\(0x[0-9a-f]*\)".*/\1/p' "$WORK/out")
@@ -270,7 +189,7 @@ t_slots() {
 
 t_dirty_modes() {
 	local ref b r rf
-	ref=$(ref_digest 2) || return 1
+	ref=$(wl_digest 2) || return 1
 	vmm --kernel "$GUEST" --vcpus 2 --mem 16 --slots 3 --dirty-log --append "$WL"
 	expect_rc 0 || return 1
 	b=$(digest_of "$WORK/out")
@@ -286,8 +205,8 @@ t_dirty_modes() {
 
 t_stop_resume() {
 	local ref n1 n2 d
-	ref=$(ref_digest 2) || return 1
-	start_bg sr --kernel "$GUEST" --vcpus 2 --mem 16 --slots 2 --append "$PACED" || return 1
+	ref=$(wl_digest 2) || return 1
+	vmm_bg host sr --kernel "$GUEST" --vcpus 2 --mem 16 --slots 2 --append "$PACED" || return 1
 	wait_iters sr 500 || return 1
 	ctl sr stop | grep -qx "ok stopped" || return 1
 	ctl sr status | grep -q "^ok state stopped" || { ctl sr status; return 1; }
@@ -308,9 +227,9 @@ t_stop_resume() {
 # process restores the file and finishes with the unmigrated digest.
 save_restore() {
 	local name=$1 n=$2 slots=$3 ring=$4 ref d src
-	ref=$(ref_digest "$n") || return 1
+	ref=$(wl_digest "$n") || return 1
 	# shellcheck disable=SC2086 # RING is a list of options
-	start_bg "$name" --kernel "$GUEST" --vcpus "$n" --mem 16 --slots "$slots" \
+	vmm_bg host "$name" --kernel "$GUEST" --vcpus "$n" --mem 16 --slots "$slots" \
 		$ring --append "$PACED" || return 1
 	src=$BG
 	wait_iters "$name" 500 || return 1
@@ -323,7 +242,7 @@ save_restore() {
 	expect_rc 5 || return 1
 	grep -q "^result stopped" "$WORK/$name.out" || { cat "$WORK/$name.out"; return 1; }
 	# shellcheck disable=SC2086
-	start_bg "$name-dst" --restore "$WORK/$name.state" --paused --vcpus "$n" --mem 16 \
+	vmm_bg host "$name-dst" --restore "$WORK/$name.state" --paused --vcpus "$n" --mem 16 \
 		--slots "$slots" $ring || return 1
 	ctl "$name-dst" status | grep -q "^ok state stopped" || return 1
 	[ "$(iters0 "$name-dst")" -ge 500 ] || { echo "restored VM lost its progress"; return 1; }
@@ -344,8 +263,8 @@ t_save_restore_ring() { save_restore srr 2 2 "--dirty-log --dirty-ring 256"; }
 # --save-on-stop, through SIGTERM this time.
 t_save_on_stop() {
 	local ref d
-	ref=$(ref_digest 2) || return 1
-	start_bg sos --kernel "$GUEST" --vcpus 2 --mem 16 --save-on-stop "$WORK/sos.state" \
+	ref=$(wl_digest 2) || return 1
+	vmm_bg host sos --kernel "$GUEST" --vcpus 2 --mem 16 --save-on-stop "$WORK/sos.state" \
 		--append "$PACED" || return 1
 	wait_iters sos 1000 || return 1
 	kill -TERM "$BG"
@@ -374,7 +293,7 @@ t_restore_mismatch() {
 
 t_peek_finish() {
 	local v d
-	start_bg pk --kernel "$GUEST" --vcpus 2 --mem 16 --slots 2 \
+	vmm_bg host pk --kernel "$GUEST" --vcpus 2 --mem 16 --slots 2 \
 		--append "seed=3 pages=512 iters=0 burst=100 pace=5000" || return 1
 	wait_iters pk 500 || return 1
 	v=$(ctl pk peek 0x7000) || return 1
@@ -393,7 +312,7 @@ t_peek_finish() {
 }
 
 t_linger() {
-	start_bg lg --kernel "$GUEST" --mem 8 --linger --append "pages=64 iters=1000" || return 1
+	vmm_bg host lg --kernel "$GUEST" --mem 8 --linger --append "pages=64 iters=1000" || return 1
 	local i
 	for i in $(seq 100); do
 		ctl lg status | grep -q "^ok state finished" && break
@@ -426,7 +345,7 @@ t_json_result() {
 # takes with pidfd_getfd); refused while the VMM harvests its own log.
 t_vmfd() {
 	local r pid fd
-	start_bg vf --kernel "$GUEST" --mem 8 --append "pages=64 iters=0 pace=5000" || return 1
+	vmm_bg host vf --kernel "$GUEST" --mem 8 --append "pages=64 iters=0 pace=5000" || return 1
 	r=$(ctl vf vmfd) || { echo "vmfd: $r"; return 1; }
 	echo "vmfd: $r"
 	read -r pid fd <<<"$(sed -n 's/^ok pid \([0-9]*\) fd \([0-9]*\)$/\1 \2/p' <<<"$r")"
@@ -439,7 +358,7 @@ t_vmfd() {
 	wait_exit "$BG"
 	expect_rc 0 || return 1
 	# a VMM that harvests the dirty log itself cannot hand it to pcmig
-	start_bg vfl --kernel "$GUEST" --mem 8 --dirty-log --append "pages=64 iters=0 pace=5000" ||
+	vmm_bg host vfl --kernel "$GUEST" --mem 8 --dirty-log --append "pages=64 iters=0 pace=5000" ||
 		return 1
 	r=$(ctl vfl vmfd)
 	echo "with --dirty-log: $r"
@@ -456,8 +375,8 @@ t_vmfd() {
 # the unmigrated digest.
 t_ctl_migration() {
 	local ref d src
-	ref=$(ref_digest 2) || return 1
-	start_bg cm --kernel "$GUEST" --vcpus 2 --mem 16 --slots 3 --append "$PACED" || return 1
+	ref=$(wl_digest 2) || return 1
+	vmm_bg host cm --kernel "$GUEST" --vcpus 2 --mem 16 --slots 3 --append "$PACED" || return 1
 	src=$BG
 	wait_iters cm 500 || return 1
 	ctl cm devstate "$WORK/cm.ds" | grep -q "^error devstate: the VM is running" ||
@@ -469,7 +388,7 @@ t_ctl_migration() {
 	ctl cm quit >/dev/null
 	wait_exit "$src"
 	expect_rc 5 || return 1
-	start_bg cm-dst --incoming --vcpus 2 --mem 16 --slots 3 || return 1
+	vmm_bg host cm-dst --incoming --vcpus 2 --mem 16 --slots 3 || return 1
 	ctl cm-dst status | grep -q "^ok state incoming vcpus 2 " || { ctl cm-dst status; return 1; }
 	ctl cm-dst --json status | grep -q '"state":"incoming"' || return 1
 	ctl cm-dst resume | grep -q "^error resume: the VM has no state: load-devstate FILE first" ||
@@ -497,7 +416,7 @@ t_ctl_migration() {
 t_incoming_refusals() {
 	[ -s "$WORK/cm.ds" ] && [ -s "$WORK/cm.state" ] ||
 		{ echo "no files from the control-socket migration case"; return 1; }
-	start_bg in3 --incoming --vcpus 3 --mem 16 --slots 3 || return 1
+	vmm_bg host in3 --incoming --vcpus 3 --mem 16 --slots 3 || return 1
 	ctl in3 load-devstate "$WORK/cm.ds" | grep -q "device state has 2 vCPUs, this VM 3" || return 1
 	ctl in3 load-ram "$WORK/cm.state" | tee "$WORK/in3.r" |
 		grep -q "^error load-ram: .*memory layout mismatch.*saved: 2 vCPUs" ||
@@ -508,7 +427,7 @@ t_incoming_refusals() {
 	expect_rc 5 || return 1
 	grep -q "^result stopped" "$WORK/in3.out" || { cat "$WORK/in3.out"; return 1; }
 	# load-ram is for an incoming VM only
-	start_bg lr --kernel "$GUEST" --mem 16 --slots 3 --vcpus 2 --append "$PACED" || return 1
+	vmm_bg host lr --kernel "$GUEST" --mem 16 --slots 3 --vcpus 2 --append "$PACED" || return 1
 	ctl lr stop >/dev/null
 	ctl lr load-ram "$WORK/cm.state" | grep -q "^error load-ram: only into an incoming VM" ||
 		return 1

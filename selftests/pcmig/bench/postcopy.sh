@@ -43,13 +43,14 @@
 
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 # shellcheck source=../lib/netns.sh
 . "$HERE/lib/netns.sh"
+# shellcheck source=../lib/mig.sh
+. "$HERE/lib/mig.sh"
+# shellcheck source=lib.bash
+. "$HERE/bench/lib.bash"
+trap 'netem_off; cleanup' EXIT
 
-VMM=${PCMIG_VMM:-$ROOT/build/user/vmm/pcmig-vmm}
-GUEST=${PCMIG_GUEST:-$ROOT/build/user/vmm/pcmig-guest.elf}
-BLAST=$ROOT/build/selftests/tcp_blast
 PARTS=${BENCH_PC_PARTS:-1 2 3}
 CANCEL_S=${BENCH_PC_CANCEL:-30}
 RTTS=${BENCH_PC_RTTS:-0 1 5}
@@ -58,88 +59,6 @@ PORT=4450
 TPORT=4451
 EPORT=4452
 BLAST_BYTES=$((128 << 20))
-WORK=$(mktemp -d)
-PIDS=()
-KEEPER=
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	netem_off
-	if [ -n "$KEEPER" ]; then
-		"$VMM" --ctl "$WORK/keeper.sock" finish >/dev/null 2>&1 || kill "$KEEPER"
-		wait "$KEEPER" 2>/dev/null
-	fi
-	netns_down
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-warn() { echo "warning: $*"; }
-part() { [[ " $PARTS " == *" $1 "* ]]; }
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
-
-# A sleep without a fork (the sampler runs often, on a busy machine).
-mkfifo "$WORK/never"
-exec {NEVER}<>"$WORK/never"
-nap() { read -rt "$1" -u "$NEVER" _; }
-
-# ---- VMMs (as in ram_migrate.sh) ----------------------------------------
-
-# vmm_bg NS NAME ARGS...: pcmig-vmm in namespace NS (src or dst), control
-# socket $WORK/NAME.sock, output $WORK/NAME.out|err, pid in BG.
-vmm_bg() {
-	local ns=$1 name=$2
-	shift 2
-	[ "$ns" = src ] && ns=$NS_SRC || ns=$NS_DST
-	rm -f "$WORK/$name.sock"
-	ip netns exec "$ns" "$VMM" --timeout 600 --control "$WORK/$name.sock" "$@" \
-		>"$WORK/$name.out" 2>"$WORK/$name.err" &
-	BG=$!
-	PIDS+=("$BG")
-	for _ in $(seq 200); do
-		[ -S "$WORK/$name.sock" ] && return 0
-		kill -0 "$BG" 2>/dev/null || break
-		nap 0.1
-	done
-	warn "pcmig-vmm $name did not come up: $(cat "$WORK/$name.err")"
-	return 1
-}
-
-ctl() { local name=$1; shift; "$VMM" --ctl "$WORK/$name.sock" "$@"; }
-
-# wait_iters NAME MIN SEC: until every vCPU did MIN operations.
-wait_iters() {
-	local end=$((SECONDS + $3)) n low
-	while [ $SECONDS -lt $end ]; do
-		low=
-		for n in $(ctl "$1" status 2>/dev/null | grep -o 'iters [0-9]*' | cut -d' ' -f2); do
-			[ -z "$low" ] || [ "$n" -lt "$low" ] && low=$n
-		done
-		[ -n "$low" ] && [ "$low" -ge "$2" ] && return 0
-		nap 0.2
-	done
-	warn "$1: the vCPUs never reached $2 operations (last: ${low:-none})"
-	return 1
-}
-
-# wait_exit PID SEC: its exit status in RC; killed after SEC seconds.
-wait_exit() {
-	local end=$((SECONDS + $2))
-	while [ $SECONDS -lt $end ] && kill -0 "$1" 2>/dev/null; do nap 0.2; done
-	kill -0 "$1" 2>/dev/null && { kill -9 "$1"; warn "pid $1 killed after $2 s"; }
-	wait "$1" 2>/dev/null
-	RC=$?
-}
-
-wait_port() {
-	for _ in $(seq 100); do
-		in_dst ss -ltn | grep -q ":$1 " && return 0
-		nap 0.1
-	done
-	warn "nothing listens on port $1"
-	return 1
-}
 
 # ---- one migration --------------------------------------------------------
 
@@ -157,7 +76,7 @@ wait_port() {
 # both VMMs end.  Leaves $WORK/NAME.json
 # (source), NAME.djson (destination), NAME.mon, and M_CANCELLED.
 migrate() {
-	local name=$1 shape=$2 wl=$3 ready=$4 caps=$5 limit=$6 dst src mon
+	local name=$1 shape=$2 wl=$3 ready=$4 caps=$5 limit=$6 mon
 	local -a capv=()
 	shift 6
 	[ -n "$caps" ] && capv=(--caps "$caps")
@@ -166,42 +85,13 @@ migrate() {
 	ip netns exec "$NS_SRC" pcmigd monitor --json >"$WORK/$name.mon" 2>&1 &
 	mon=$!
 	PIDS+=("$mon")
-	# shellcheck disable=SC2086 # SHAPE is a list of options
-	vmm_bg src "$name-s" $shape --kernel "$GUEST" --append "$wl" && SVMM=$BG &&
-	vmm_bg dst "$name-d" $shape --incoming && DVMM=$BG &&
-	"$ready" "$name-s" || {
-		warn "$name: not migrated"
-		kill -9 "$SVMM" "$DVMM" "$mon" 2>/dev/null
-		wait "$SVMM" "$DVMM" 2>/dev/null
-		return 1
-	}
-	ip netns exec "$NS_DST" pcmigd incoming --listen "$ADDR_DST:$PORT" "${capv[@]}" \
-		--vmm "$WORK/$name-d.sock" --json >"$WORK/$name.djson" 2>"$WORK/$name.dlog" &
-	dst=$!
-	PIDS+=("$dst")
-	wait_port $PORT
-	ip netns exec "$NS_SRC" pcmigd migrate --to "$ADDR_DST:$PORT" "${capv[@]}" \
-		--vmm "$WORK/$name-s.sock" --json "$@" >"$WORK/$name.json" 2>"$WORK/$name.log" &
-	src=$!
-	PIDS+=("$src")
-	local end=$((SECONDS + limit))
-	while kill -0 "$src" 2>/dev/null; do
-		if [ $SECONDS -ge $end ] && [ $M_CANCELLED -eq 0 ]; then
-			in_src pcmigd cancel >/dev/null 2>&1
-			M_CANCELLED=1
-		fi
-		nap 0.1
-	done
-	wait "$src"
-	SRC_RC=$?
+	guests_up "$name" "$shape" "$wl" "$ready" || { kill -9 "$mon" 2>/dev/null; return 1; }
+	pcmigd_incoming "$name" "${capv[@]}"
+	pcmigd_migrate "$name" "$limit" "${capv[@]}" "$@"
 	nap 0.2		# the last events
 	kill "$mon" 2>/dev/null
 	wait "$mon" 2>/dev/null
-	wait_exit "$dst" 30
-	if [ "$SRC_RC" -ne 0 ] && [ $M_CANCELLED -eq 0 ]; then
-		warn "$name: migration did not complete (source pcmigd exit $SRC_RC):"
-		grep -h '^pcmigd:' "$WORK/$name.log" "$WORK/$name.dlog" | sed 's/^/    /'
-	fi
+	pcmigd_done "$name"
 	# The guest ends where it runs now; the other VMM ends by itself
 	# (told to quit, or incoming failed).
 	if [ "$SRC_RC" -eq 0 ]; then
@@ -217,20 +107,7 @@ migrate() {
 	return 0
 }
 
-# ---- raw TCP and RTT between the namespaces ----------------------------------
-
-tcp_blast() {
-	local r
-	ip netns exec "$NS_DST" "$BLAST" recv "$ADDR_DST" "$TPORT" >"$WORK/blast" 2>&1 &
-	r=$!
-	PIDS+=("$r")
-	wait_port $TPORT
-	in_src "$BLAST" send "$ADDR_DST" "$TPORT" "$BLAST_BYTES" || warn "tcp_blast send failed"
-	wait_exit "$r" 60
-	read -r TB TS <"$WORK/blast"
-	[ "${TB:-0}" -eq "$BLAST_BYTES" ] 2>/dev/null ||
-		{ warn "tcp_blast: $(cat "$WORK/blast")"; TB=0 TS=1; }
-}
+# ---- RTT between the namespaces ----------------------------------------------
 
 # rtt_ms: "MIN/MEDIAN" of 50 one-byte TCP round trips (TCP_NODELAY), ms.
 rtt_ms() {
@@ -530,16 +407,7 @@ part3() {
 
 # ---- main ---------------------------------------------------------------------------
 
-for f in "$VMM" "$GUEST" "$BLAST"; do
-	[ -e "$f" ] || { echo "postcopy: $f not built (make user selftests)"; exit 1; }
-done
-[ -c /dev/kvm ] || { echo "postcopy: no /dev/kvm"; exit 1; }
-netns_up || { echo "postcopy: network namespaces"; exit 1; }
-# One VM lives through the whole bench: creating the first VM and
-# destroying the last flips static keys (see ram_migrate_test.sh).
-"$VMM" --kernel "$GUEST" --mem 2 --control "$WORK/keeper.sock" \
-	--append "pages=16 iters=0 burst=10 pace=500000" >/dev/null 2>&1 &
-KEEPER=$!
+bench_start postcopy
 T0=$SECONDS
 echo "kernel $(uname -r); guests of 1 vCPU"
 part 1 && part1

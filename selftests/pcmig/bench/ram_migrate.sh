@@ -37,13 +37,14 @@
 
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 # shellcheck source=../lib/netns.sh
 . "$HERE/lib/netns.sh"
+# shellcheck source=../lib/mig.sh
+. "$HERE/lib/mig.sh"
+# shellcheck source=lib.bash
+. "$HERE/bench/lib.bash"
+trap cleanup EXIT
 
-VMM=${PCMIG_VMM:-$ROOT/build/user/vmm/pcmig-vmm}
-GUEST=${PCMIG_GUEST:-$ROOT/build/user/vmm/pcmig-guest.elf}
-BLAST=$ROOT/build/selftests/tcp_blast
 PARTS=${BENCH_PARTS:-1 2 3}
 WINDOW=${BENCH_WINDOW:-5}
 MIG_TIMEOUT=${BENCH_MIG_TIMEOUT:-90}
@@ -54,82 +55,8 @@ TPORT=4449
 VCPUS=2
 BLAST_BYTES=$((256 << 20))
 HZ=$(getconf CLK_TCK)
-WORK=$(mktemp -d)
-PIDS=()
-KEEPER=
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	if [ -n "$KEEPER" ]; then
-		"$VMM" --ctl "$WORK/keeper.sock" finish >/dev/null 2>&1 || kill "$KEEPER"
-		wait "$KEEPER" 2>/dev/null
-	fi
-	netns_down
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-warn() { echo "warning: $*"; }
-part() { [[ " $PARTS " == *" $1 "* ]]; }
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
-
-# A sleep without a fork (the sampler runs often, on a busy machine).
-mkfifo "$WORK/never"
-exec {NEVER}<>"$WORK/never"
-nap() { read -rt "$1" -u "$NEVER" _; }
-
-# ---- VMMs ---------------------------------------------------------------
-
-# vmm_bg NS NAME ARGS...: pcmig-vmm in namespace NS (src or dst), control
-# socket $WORK/NAME.sock, output $WORK/NAME.out|err, pid in BG.
-vmm_bg() {
-	local ns=$1 name=$2
-	shift 2
-	[ "$ns" = src ] && ns=$NS_SRC || ns=$NS_DST
-	rm -f "$WORK/$name.sock"
-	ip netns exec "$ns" "$VMM" --timeout 600 --control "$WORK/$name.sock" "$@" \
-		>"$WORK/$name.out" 2>"$WORK/$name.err" &
-	BG=$!
-	PIDS+=("$BG")
-	for _ in $(seq 200); do
-		[ -S "$WORK/$name.sock" ] && return 0
-		kill -0 "$BG" 2>/dev/null || break
-		nap 0.1
-	done
-	warn "pcmig-vmm $name did not come up: $(cat "$WORK/$name.err")"
-	return 1
-}
-
-ctl() { local name=$1; shift; "$VMM" --ctl "$WORK/$name.sock" "$@"; }
-
-# iters NAME: the operations of every vCPU, one line each.
-iters() { ctl "$1" status 2>/dev/null | grep -o 'iters [0-9]*' | cut -d' ' -f2; }
-
-# wait_iters NAME MIN SEC: until every vCPU did MIN operations.
-wait_iters() {
-	local end=$((SECONDS + $3)) n low
-	while [ $SECONDS -lt $end ]; do
-		low=
-		for n in $(iters "$1"); do
-			[ -z "$low" ] || [ "$n" -lt "$low" ] && low=$n
-		done
-		[ -n "$low" ] && [ "$low" -ge "$2" ] && return 0
-		nap 0.2
-	done
-	warn "$1: the vCPUs never reached $2 operations (last: ${low:-none})"
-	return 1
-}
-
-# wait_exit PID SEC: its exit status in RC; killed after SEC seconds.
-wait_exit() {
-	local end=$((SECONDS + $2))
-	while [ $SECONDS -lt $end ] && kill -0 "$1" 2>/dev/null; do nap 0.2; done
-	kill -0 "$1" 2>/dev/null && { kill -9 "$1"; warn "pid $1 killed after $2 s"; }
-	wait "$1" 2>/dev/null
-	RC=$?
-}
-
+# digest_of FILE: the digest the guest printed in a VMM's output.
 digest_of() { sed -n 's/^digest \(0x[0-9a-f]*\) .*/\1/p' "$1"; }
 
 # ---- one migration --------------------------------------------------------
@@ -170,53 +97,19 @@ sampler() {
 # M_CANCELLED (1 if we cancelled it), SRC_RC, SVMM, DVMM, READY_S (s
 # until the guest was ready), MIG_S (s the source pcmigd ran).
 migrate() {
-	local name=$1 shape=$2 wl=$3 ready=$4 spl dst end t0=$SECONDS t1
+	local name=$1 shape=$2 wl=$3 ready=$4 spl
 	shift 4
-	M_CANCELLED=0 SRC_RC=- SVMM='' DVMM=
-	# shellcheck disable=SC2086 # SHAPE is a list of options
-	vmm_bg src "$name-s" $shape --kernel "$GUEST" --append "$wl" && SVMM=$BG &&
-	vmm_bg dst "$name-d" $shape --incoming && DVMM=$BG &&
-	{ "$ready" "$name-s" && READY_S=$((SECONDS - t0)); } || {
-		warn "$name: not migrated"
-		kill -9 $SVMM $DVMM 2>/dev/null
-		wait $SVMM $DVMM 2>/dev/null
-		return 1
-	}
-	ip netns exec "$NS_DST" pcmigd incoming --listen "$ADDR_DST:$PORT" \
-		--vmm "$WORK/$name-d.sock" --json >"$WORK/$name.djson" 2>"$WORK/$name.dlog" &
-	dst=$!
-	PIDS+=("$dst")
-	for _ in $(seq 100); do
-		in_dst ss -ltn | grep -q ":$PORT " && break
-		nap 0.1
-	done
+	M_CANCELLED=0 SRC_RC=-
+	guests_up "$name" "$shape" "$wl" "$ready" || return 1
+	pcmigd_incoming "$name"
 	sampler "$WORK/$name.samples" &
 	spl=$!
 	PIDS+=("$spl")
-	ip netns exec "$NS_SRC" pcmigd migrate --to "$ADDR_DST:$PORT" \
-		--vmm "$WORK/$name-s.sock" --json "$@" >"$WORK/$name.json" 2>"$WORK/$name.log" &
-	SRC_PID=$!
-	PIDS+=("$SRC_PID")
-	t1=$SECONDS
-	end=$((SECONDS + MIG_TIMEOUT))
-	while kill -0 "$SRC_PID" 2>/dev/null; do
-		if [ $SECONDS -ge $end ] && [ $M_CANCELLED -eq 0 ]; then
-			in_src pcmigd cancel >/dev/null 2>&1
-			M_CANCELLED=1
-		fi
-		nap 0.2
-	done
-	wait "$SRC_PID"
-	SRC_RC=$?
-	MIG_S=$((SECONDS - t1))
+	pcmigd_migrate "$name" "$MIG_TIMEOUT" "$@"
 	nap 0.3		# a last sample of the kthread, if it is still there
 	kill "$spl" 2>/dev/null
 	wait "$spl" 2>/dev/null
-	wait_exit "$dst" 30
-	if [ "$SRC_RC" -ne 0 ] && [ $M_CANCELLED -eq 0 ]; then
-		warn "$name: migration did not complete (source pcmigd exit $SRC_RC):"
-		grep -h '^pcmigd:' "$WORK/$name.log" "$WORK/$name.dlog" | sed 's/^/    /'
-	fi
+	pcmigd_done "$name"
 	return 0
 }
 
@@ -254,22 +147,6 @@ EOF
 }
 
 # ---- part 1 and the size rows of part 2 -------------------------------------
-
-tcp_blast() {
-	local r
-	ip netns exec "$NS_DST" "$BLAST" recv "$ADDR_DST" "$TPORT" >"$WORK/blast" 2>&1 &
-	r=$!
-	PIDS+=("$r")
-	for _ in $(seq 100); do
-		in_dst ss -ltn | grep -q ":$TPORT " && break
-		nap 0.1
-	done
-	in_src "$BLAST" send "$ADDR_DST" "$TPORT" "$BLAST_BYTES" || warn "tcp_blast send failed"
-	wait_exit "$r" 60
-	read -r TB TS <"$WORK/blast"
-	[ "${TB:-0}" -eq "$BLAST_BYTES" ] 2>/dev/null ||
-		{ warn "tcp_blast: $(cat "$WORK/blast")"; TB=0 TS=1; }
-}
 
 # The full guest: every vCPU writes FILL random words of its part of the
 # working set (all of RAM), then sleeps 120 s (cut short when the VM
@@ -457,10 +334,7 @@ part3() {
 		--vmm "$WORK/slow-d.sock" >"$WORK/slow.dlog" 2>&1 &
 	dst=$!
 	PIDS+=("$dst")
-	for _ in $(seq 100); do
-		in_dst ss -ltn | grep -q ":$PORT " && break
-		nap 0.1
-	done
+	wait_port "$PORT"
 	ip netns exec "$NS_SRC" pcmigd migrate --to "$ADDR_DST:$PORT" \
 		--vmm "$WORK/slow-s.sock" --max-bandwidth 4M >"$WORK/slow.log" 2>&1 &
 	src_pid=$!
@@ -515,16 +389,7 @@ EOF
 
 # ---- main --------------------------------------------------------------------
 
-for f in "$VMM" "$GUEST" "$BLAST"; do
-	[ -e "$f" ] || { echo "ram_migrate: $f not built (make user selftests)"; exit 1; }
-done
-[ -c /dev/kvm ] || { echo "ram_migrate: no /dev/kvm"; exit 1; }
-netns_up || { echo "ram_migrate: network namespaces"; exit 1; }
-# One VM lives through the whole bench: creating the first VM and
-# destroying the last flips static keys (see ram_migrate_test.sh).
-"$VMM" --kernel "$GUEST" --mem 2 --control "$WORK/keeper.sock" \
-	--append "pages=16 iters=0 burst=10 pace=500000" >/dev/null 2>&1 &
-KEEPER=$!
+bench_start ram_migrate
 T0=$SECONDS
 echo "guest: $VCPUS vCPUs, 2 memslots; CPU ticks: $HZ/s; kernel $(uname -r)"
 if part 1 || part 2; then

@@ -27,16 +27,18 @@ start_incoming() {
 	ip netns exec $NS_DST pcmigd incoming --listen "$ADDR_DST:$PORT" "$@" \
 		>"$WORK/$name.dst" 2>&1 &
 	DST_PID=$!
-	wait_listen || { cat "$WORK/$name.dst"; return 1; }
+	wait_listen "$PORT" || { cat "$WORK/$name.dst"; return 1; }
 }
 
-# Wait for the destination's listening socket rather than sleeping blindly.
+# wait_listen [PORT]: wait for the destination's listening socket on PORT
+# ($PORT by default) rather than sleeping blindly.
 wait_listen() {
+	local listen_port=${1:-$PORT}
 	for _ in $(seq 100); do
-		in_dst ss -ltn | grep -q ":$PORT " && return 0
+		in_dst ss -ltn | grep -q ":$listen_port " && return 0
 		sleep 0.1
 	done
-	echo "nothing listens on $ADDR_DST:$PORT"
+	echo "nothing listens on $ADDR_DST:$listen_port"
 	return 1
 }
 

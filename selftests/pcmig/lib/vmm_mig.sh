@@ -6,10 +6,17 @@
 # migrate_ok, a migration that must complete with the right digest.
 # The suite sets PORT and sources tap.sh, netns.sh and mig.sh first, and
 # calls "trap cleanup EXIT".
+#
+# vmm_test.sh, which has neither namespaces nor pcmigd, sources only
+# tap.sh and this file, for the VMM helpers, reap, run_case and
+# ref_digest; it brings its own timed and cleanup.
 
 VMM=${PCMIG_VMM:-$ROOT/build/user/vmm/pcmig-vmm}
 GUEST=${PCMIG_GUEST:-$ROOT/build/user/vmm/pcmig-guest.elf}
 WORK=$(mktemp -d)
+# How long wait_exit gives a VMM to end before it shows its stacks and
+# kills it.
+VMM_EXIT_S=60
 
 # The VMMs a case started (every case runs in a subshell: pids in a file).
 reap() {
@@ -78,12 +85,14 @@ dump_stacks() {
 		echo "$t $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan" 2>/dev/null)"
 		cat "$t/stack" 2>/dev/null
 	done
+	tail -n 5 "$WORK"/*.out "$WORK/out" 2>/dev/null
 }
 
-# wait_exit PID: its exit status in RC (killed after 60 s, stacks shown).
+# wait_exit PID: its exit status in RC (killed after VMM_EXIT_S seconds,
+# stacks shown).
 wait_exit() {
 	local i
-	for i in $(seq 600); do
+	for i in $(seq $((VMM_EXIT_S * 10))); do
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -95,16 +104,20 @@ wait_exit() {
 	RC=$?
 }
 
-# vmm_bg NS NAME ARGS...: pcmig-vmm in namespace NS (src or dst) with the
-# control socket $WORK/NAME.sock, output in $WORK/NAME.out|err, pid in
-# BG.  Waits for the socket.
+# vmm_bg NS NAME ARGS...: pcmig-vmm in namespace NS (src or dst; host:
+# outside them) with the control socket $WORK/NAME.sock, output in
+# $WORK/NAME.out|err, pid in BG.  Waits for the socket.
 vmm_bg() {
 	local ns=$1 name=$2 i
+	local -a in_ns=()
 	shift 2
-	[ "$ns" = src ] && ns=$NS_SRC || ns=$NS_DST
+	case $ns in
+	src) in_ns=(ip netns exec "$NS_SRC") ;;
+	dst) in_ns=(ip netns exec "$NS_DST") ;;
+	esac
 	rm -f "$WORK/$name.sock"
 	# ip netns exec execs the VMM: $! is the VMM itself
-	ip netns exec "$ns" "$VMM" --timeout 120 --control "$WORK/$name.sock" "$@" \
+	"${in_ns[@]}" "$VMM" --timeout 120 --control "$WORK/$name.sock" "$@" \
 		>"$WORK/$name.out" 2>"$WORK/$name.err" &
 	BG=$!
 	echo "$BG" >>"$WORK/pids"
@@ -120,12 +133,14 @@ vmm_bg() {
 
 ctl() { local name=$1; shift; "$VMM" --ctl "$WORK/$name.sock" "$@"; }
 vmm_state() { ctl "$1" status | sed -n 's/^ok state \([a-z]*\) .*/\1/p'; }
+# iters0 NAME: the operations cpu 0 of the VMM did.
+iters0() { ctl "$1" status | sed -n 's/.*| cpu 0 [a-z]* iters \([0-9]*\) .*/\1/p'; }
 
 # wait_iters NAME MIN: until cpu 0 of the VMM did MIN operations.
 wait_iters() {
 	local i n
 	for i in $(seq 300); do
-		n=$(ctl "$1" status | sed -n 's/.*| cpu 0 [a-z]* iters \([0-9]*\) .*/\1/p')
+		n=$(iters0 "$1")
 		[ -n "$n" ] && [ "$n" -ge "$2" ] && return 0
 		sleep 0.1
 	done
