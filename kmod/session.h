@@ -94,6 +94,7 @@ struct pcmig_session {
 	ktime_t rl_start;
 	u64 rl_bytes;
 	u64 rl_limit;
+	bool rl_yielded;	/* the frames last paced gave way, charged */
 };
 
 extern unsigned int pcmig_sessions_max;

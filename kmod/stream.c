@@ -204,14 +204,13 @@ static int rate_limit(struct pcmig_session *s, u32 len, bool yield)
 	if (pcmig_session_aborted(s))
 		return -EINTR;
 	/*
-	 * A page request (postcopy) came before this frame was due: it goes
-	 * first, and this frame gives its budget back and waits its turn.
+	 * A page request (postcopy) came before these bytes were due: it
+	 * goes first.  They stay charged, so when tried again they wait only
+	 * for the rest of their time: requests do not starve the background.
 	 */
 	if (yield && pcmig_pc_request_queued(s) &&
-	    ktime_to_ns(ktime_sub(ktime_get(), s->rl_start)) < due) {
-		s->rl_bytes -= len;
+	    ktime_to_ns(ktime_sub(ktime_get(), s->rl_start)) < due)
 		return -EAGAIN;
-	}
 	return 0;
 }
 
@@ -287,7 +286,8 @@ static int send_frame(struct pcmig_session *s, u8 section, u8 type,
 /*
  * Frames already laid out in @buf (a precopy pass or a postcopy batch
  * gathers its pages): paced as one, sent with one sendmsg, whole under
- * s->tx_lock.  @yield: -EAGAIN, unsent, when a page request came first.
+ * s->tx_lock.  @yield: -EAGAIN, unsent, when a page request came first;
+ * the same frames are to be tried again (already paced for).
  */
 int pcmig_send_frames(struct pcmig_session *s, const void *buf, u32 len,
 		      bool yield)
@@ -296,7 +296,8 @@ int pcmig_send_frames(struct pcmig_session *s, const void *buf, u32 len,
 
 	if (pcmig_session_aborted(s))
 		return -EINTR;
-	err = rate_limit(s, len, yield);
+	err = rate_limit(s, s->rl_yielded ? 0 : len, yield);
+	s->rl_yielded = err == -EAGAIN;
 	if (err)
 		return err;
 	mutex_lock(&s->tx_lock);
