@@ -977,41 +977,43 @@ TEST_F_TIMEOUT(pc, destination_resets_connection, 90)
 }
 
 /*
- * The destination answers the switch to postcopy with a failure: it
- * never resumed the guest (dest.c says nothing once it asked its VMM to
- * resume), so the source's copy may run again: the session says the
- * guest is here, and its reason does not forbid resuming it.
+ * The destination answers the switch to postcopy as @how says; the
+ * source must fail with @reason and say where the guest runs (@at).
  */
-TEST_F_TIMEOUT(pc, switch_refused_guest_here, 90)
+static void switch_fails(struct __test_metadata *_metadata, struct ctx *c,
+			 enum switch_how how, const char *reason, uint32_t at)
 {
 	struct tnl_session s;
 
-	self->c.d.switch_how = SWITCH_FAIL;
-	ctx_start(_metadata, &self->c, PC_BW, false);
-	ASSERT_EQ(0, ack_stop(&self->c.nl, self->c.sid));
-	wait_end(_metadata, &self->c, PCMIG_PHASE_FAILED, &s);
-	EXPECT_STREQ("destination failed: " SWITCH_FAIL_WHY, s.reason);
-	EXPECT_EQ(PCMIG_GUEST_HERE, s.guest_at);
-	check_source_memory(_metadata, &self->c);
+	c->d.switch_how = how;
+	ctx_start(_metadata, c, PC_BW, false);
+	ASSERT_EQ(0, ack_stop(&c->nl, c->sid));
+	wait_end(_metadata, c, PCMIG_PHASE_FAILED, &s);
+	EXPECT_STREQ(reason, s.reason);
+	EXPECT_EQ(at, s.guest_at);
+	check_source_memory(_metadata, c);
 }
 
 /*
- * The switch goes out and the connection ends unanswered: the
- * destination may have resumed the guest; the source keeps its copy
- * stopped, and says why.
+ * A failure in answer to the switch: the destination never resumed the
+ * guest (dest.c says nothing once it asked its VMM to resume), so the
+ * source's copy may run again, and its reason does not forbid it.
+ */
+TEST_F_TIMEOUT(pc, switch_refused_guest_here, 90)
+{
+	switch_fails(_metadata, &self->c, SWITCH_FAIL,
+		     "destination failed: " SWITCH_FAIL_WHY, PCMIG_GUEST_HERE);
+}
+
+/*
+ * The connection ends with the switch unanswered: the destination may
+ * have resumed the guest; the source keeps its copy stopped, says why.
  */
 TEST_F_TIMEOUT(pc, switch_unanswered_guest_maybe_there, 90)
 {
-	struct tnl_session s;
-
-	self->c.d.switch_how = SWITCH_SILENT;
-	ctx_start(_metadata, &self->c, PC_BW, false);
-	ASSERT_EQ(0, ack_stop(&self->c.nl, self->c.sid));
-	wait_end(_metadata, &self->c, PCMIG_PHASE_FAILED, &s);
-	EXPECT_STREQ("return path: connection closed by peer (the guest may run there; state kept here for recovery: do not resume)",
-		     s.reason);
-	EXPECT_EQ(PCMIG_GUEST_MAYBE_THERE, s.guest_at);
-	check_source_memory(_metadata, &self->c);
+	switch_fails(_metadata, &self->c, SWITCH_SILENT,
+		     "return path: connection closed by peer (the guest may run there; state kept here for recovery: do not resume)",
+		     PCMIG_GUEST_MAYBE_THERE);
 }
 
 TEST_HARNESS_MAIN
