@@ -279,6 +279,23 @@ static void source_end(struct bridge *b, struct pcnl *req,
 	     ret == VMM_REPLY_ERROR ? b->vmm.reply : err);
 }
 
+/*
+ * Destination, completed: a guest that ended during postcopy left its
+ * VMM lingering (it must keep its memory until the migration completes,
+ * pcmig-vmm --linger): now it may go, with the guest's result.
+ */
+static void dest_completed(struct bridge *b)
+{
+	char err[512];
+
+	if (vmm_command(&b->vmm, "status", VMM_SHORT_TIMEOUT_MS, err,
+			sizeof(err)) != VMM_REPLY_OK ||
+	    strncmp(b->vmm.reply, "ok state finished", 17))
+		return;
+	if (quit(b, "the guest has finished"))
+		info("destination VMM told to quit: the guest finished during the migration");
+}
+
 /* Destination: its VM has no complete state, the VMM goes. */
 static void dest_quit(struct bridge *b)
 {
@@ -373,8 +390,10 @@ void bridge_end(struct bridge *b, struct pcnl *req,
 	}
 	/* Resumed at the module's request, and the session completed. */
 	if (s && s->phase == PCMIG_PHASE_COMPLETED && b->outcome &&
-	    !strcmp(b->outcome, "resumed"))
+	    !strcmp(b->outcome, "resumed")) {
+		dest_completed(b);
 		return;
+	}
 	if (b->outcome && !strcmp(b->outcome, "resumed")) {
 		/*
 		 * Resumed at the switch to postcopy without postcopy-ram:

@@ -33,7 +33,7 @@ ROOT=${PCMIG_ROOT:-$(cd "$HERE/../.." && pwd)}
 
 PORT=4448
 BACKING_SIZE=$(( (4 << 30) + (1 << 20) ))	# sparse
-NTESTS=17
+NTESTS=18
 # shellcheck source=lib/vmm_mig.sh
 . "$HERE/lib/vmm_mig.sh"
 # Every destination takes postcopy-ram as the source does.
@@ -187,6 +187,37 @@ t_kill_src_vmm() {
 	d=$(digest_of "$WORK/ksv-d.out")
 	echo "migrated digest $d, unmigrated $ref"
 	[ "$d" = "$ref" ] || { show ksv.src; show ksv.dst; return 1; }
+}
+
+# The guest ends in postcopy, before all of its RAM arrived (2 MiB of
+# ballast it never reads comes at 64 KiB/s): its VMM (--linger) keeps its
+# memory until the migration completes, then pcmigd tells it to quit, and
+# it exits with the guest's result and digest.
+GE_WL="$BUSY ballast=512"
+t_guest_ends() {
+	local ref d i
+	ref=$(ref_digest "--mem 16" "$GE_WL") || return 1
+	DST_VMM_ARGS=--linger start_migration ge "--mem 16" "$GE_WL" --caps postcopy-ram \
+		--postcopy-after passes:0 --max-postcopy-bandwidth 64K --json || return 1
+	for i in $(seq 600); do
+		[ "$(vmm_state ge-d)" = finished ] && break
+		sleep 0.1
+	done
+	[ "$(vmm_state ge-d)" = finished ] ||
+		{ echo "destination guest: $(ctl ge-d status | head -n 1)"; return 1; }
+	# Still in postcopy: RAM comes at 64 KiB/s.  The rest at full speed.
+	[ "$(json_get dst phase)" = postcopy ] || { session_json dst; return 1; }
+	in_src pcmigd set --max-postcopy-bandwidth 0 >/dev/null
+	wait_src
+	wait_dst
+	[ "$SRC_RC" = 0 ] && [ "$DST_RC" = 0 ] || { show ge.src; show ge.dst; return 1; }
+	grep -h "VMM told to quit" "$WORK/ge.src" "$WORK/ge.dst"
+	grep -q "^destination VMM told to quit: the guest finished" "$WORK/ge.dst" ||
+		{ show ge.dst; return 1; }
+	wait_exit "$DVMM"
+	d=$(digest_of "$WORK/ge-d.out")
+	echo "destination VMM: exit $RC, digest $d, unmigrated $ref"
+	[ "$RC" = 0 ] && [ "$d" = "$ref" ]
 }
 
 # postcopy-ram and postcopy-bitmaps together: the guest and a block
@@ -352,6 +383,7 @@ run_case "not converging in precopy, auto postcopy: unmigrated digest" t_nonconv
 run_case "3 vCPUs faulting at once: unmigrated digest" t_vcpus
 run_case "start-postcopy from another shell: switches, digest" t_manual
 run_case "postcopy ignores max-bandwidth, keeps max-postcopy-bandwidth" t_pc_bandwidth
+run_case "guest ends in postcopy: migration completes, VMM quits with the digest" t_guest_ends
 run_case "postcopy-ram with postcopy-bitmaps: digest, bitmap arrives" t_bitmaps
 run_case "postcopy-bitmaps only, cut in postcopy: destination runs on, source quits" t_bitmaps_cut
 run_case "netem RTT 10 ms: requests used, every page arrives, digest" t_netem

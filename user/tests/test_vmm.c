@@ -456,6 +456,30 @@ static void test_bridge_end(void)
 	tap_ok(!strcmp(log, "quit\n") && !strcmp(b.outcome, "quit") &&
 	       !b.exit_code, "destination failed: quit");
 
+	s.phase = PCMIG_PHASE_COMPLETED;
+	bridge_on(&b, &f, PCMIG_ROLE_DESTINATION,
+		  SCRIPT("ok state running vcpus 1"));
+	b.outcome = "resumed";
+	quiet(true);
+	bridge_end(&b, NULL, &s);
+	quiet(false);
+	bridge_close(&b);
+	fake_stop(&f, log, sizeof(log));
+	tap_ok(!strcmp(log, "status\n") && !strcmp(b.outcome, "resumed"),
+	       "destination completed, guest running: left alone");
+
+	bridge_on(&b, &f, PCMIG_ROLE_DESTINATION,
+		  SCRIPT("ok state finished vcpus 1", "ok quitting"));
+	b.outcome = "resumed";
+	quiet(true);
+	bridge_end(&b, NULL, &s);
+	quiet(false);
+	bridge_close(&b);
+	fake_stop(&f, log, sizeof(log));
+	tap_ok(!strcmp(log, "status\nquit\n") && !strcmp(b.outcome, "quit") &&
+	       !b.exit_code,
+	       "destination completed, guest finished meanwhile: quit");
+
 	bridge_on(&b, &f, PCMIG_ROLE_DESTINATION, SCRIPT("@close", "@close"));
 	quiet(true);
 	bridge_end(&b, NULL, NULL);

@@ -95,6 +95,8 @@ static const char usage_text[] =
 "                      percentage of writes (50), operations per vCPU\n"
 "                      (100000; 0 = until \"finish\"), operations between\n"
 "                      pacing points (256), microseconds slept at each (0)\n"
+"  ballast=N           pages after the working set filled once with data\n"
+"                      and never touched again (0)\n"
 "  The digest (FNV-1a over the working set) depends only on these and the\n"
 "  number of vCPUs.\n"
 "\n"

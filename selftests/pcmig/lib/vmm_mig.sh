@@ -215,7 +215,8 @@ wait_pages() { wait_min "$1" pages_sent "$2"; }
 # the guest, destination VMM NAME-d --incoming, both pcmigd; the source
 # pcmigd in the background (SRC_PID), outputs $WORK/NAME.src|dst.  The
 # source guest starts (paused until then) right before the migration, so
-# all of its run time is there to migrate it.
+# all of its run time is there to migrate it.  DST_VMM_ARGS: more options
+# of the destination VMM.
 start_migration() {
 	local name=$1 shape=$2 wl=$3
 	shift 3
@@ -223,7 +224,7 @@ start_migration() {
 	vmm_bg src "$name-s" $shape --paused --kernel "$GUEST" --append "$wl" || return 1
 	SVMM=$BG
 	# shellcheck disable=SC2086
-	vmm_bg dst "$name-d" $shape --incoming || return 1
+	vmm_bg dst "$name-d" $shape --incoming $DST_VMM_ARGS || return 1
 	DVMM=$BG
 	# shellcheck disable=SC2086 # DST_ARGS: options of pcmigd incoming
 	start_incoming "$name" --vmm "$WORK/$name-d.sock" $DST_ARGS || return 1

@@ -12,6 +12,9 @@
  *                 (default 100000)
  *   burst=N       operations between pacing points (default 256)
  *   pace=N        microseconds to sleep at each pacing point (default 0)
+ *   ballast=N     pages after the working set that vCPU 0 fills with data
+ *                 at the start and never touches again (default 0): memory
+ *                 a migration must move that the workload never asks for
  *   console=port|com1  where text goes (default port)
  *
  * Every vCPU works on its own contiguous part of the working set; the
@@ -50,7 +53,7 @@ struct mb_mmap {
 struct params {
 	int mode;		/* 0 work, 1 echo, 2 dirtytest */
 	uint64_t seed;
-	uint32_t pages, write_pct, iters, burst, pace;
+	uint32_t pages, write_pct, iters, burst, pace, ballast;
 	int com1;
 	int bad;
 };
@@ -215,6 +218,7 @@ static void parse_cmdline(const char *c, struct params *p, int verbose)
 	p->iters = 100000;
 	p->burst = 256;
 	p->pace = 0;
+	p->ballast = 0;
 	p->com1 = 0;
 	p->bad = 0;
 	if (!c)
@@ -250,7 +254,7 @@ static void parse_cmdline(const char *c, struct params *p, int verbose)
 			bad = parse_num(value_of(w), &p->seed);
 		} else if (key_is(w, "pages") || key_is(w, "write_pct") ||
 			   key_is(w, "iters") || key_is(w, "burst") ||
-			   key_is(w, "pace")) {
+			   key_is(w, "pace") || key_is(w, "ballast")) {
 			bad = parse_num(value_of(w), &v) || v > 0xffffffffu;
 			if (key_is(w, "pages"))
 				p->pages = v;
@@ -260,6 +264,8 @@ static void parse_cmdline(const char *c, struct params *p, int verbose)
 				p->iters = v;
 			else if (key_is(w, "burst"))
 				p->burst = v, bad |= v == 0;
+			else if (key_is(w, "ballast"))
+				p->ballast = v;
 			else
 				p->pace = v;
 		} else if (w[0] != '-' && w != c) {
@@ -466,7 +472,8 @@ void guest_main(uint32_t magic, struct mb_info *mbi, uint32_t cpu, uint32_t vcpu
 	nreg = find_regions(mbi, reg);
 	for (i = 0; i < nreg; i++)
 		total += reg[i].pages;
-	if (total < p.pages || p.pages < vcpus) {
+	if (total < p.pages || p.pages < vcpus ||
+	    total - p.pages < p.ballast) {
 		if (cpu == 0) {
 			puts("guest: pages=");
 			putu(p.pages);
@@ -492,6 +499,9 @@ void guest_main(uint32_t magic, struct mb_info *mbi, uint32_t cpu, uint32_t vcpu
 		for (uint32_t k = 0; k < WORDS_PER_PAGE; k++)
 			pg[k] = 0;
 	}
+	/* Not in the digest: one word a page makes it a page of data. */
+	for (i = 0; cpu == 0 && i < p.ballast; i++)
+		*page_ptr(reg, nreg, p.pages + i) = splitmix64(p.seed ^ i) | 1;
 	s = splitmix64(p.seed + cpu);
 	if (!s)
 		s = 1;
