@@ -108,13 +108,12 @@ struct zero_run {
  * The gathered frames go out.  In postcopy they give way to a page
  * request (-EAGAIN): kept, to go once the request is served.
  */
-static int tx_flush(struct pcmig_session *s)
+static int tx_flush(struct pcmig_session *s, enum pcmig_frames_pace pace)
 {
-	bool postcopy = READ_ONCE(s->phase) == PCMIG_PHASE_POSTCOPY;
 	int err = 0;
 
 	if (s->ram.tx_len)
-		err = pcmig_send_frames(s, s->ram.tx, s->ram.tx_len, postcopy);
+		err = pcmig_send_frames(s, s->ram.tx, s->ram.tx_len, pace);
 	if (err != -EAGAIN)
 		s->ram.tx_len = 0;
 	return err;
@@ -126,7 +125,7 @@ static u8 *tx_reserve(struct pcmig_session *s, u8 type, u32 len, int *err)
 	u8 *p;
 
 	if (s->ram.tx_len + PCMIG_WIRE_FRAME_HDR_LEN + len > PCMIG_RAM_TX_LEN) {
-		*err = tx_flush(s);
+		*err = tx_flush(s, PCMIG_FRAMES_PACED);
 		if (*err)
 			return NULL;
 	}
@@ -318,7 +317,7 @@ static int ram_pass(struct pcmig_session *s, u64 max)
 		s->ram.tx_len = 0;	/* the stream fails: nothing follows */
 		return err;
 	}
-	return tx_flush(s);
+	return tx_flush(s, PCMIG_FRAMES_PACED);
 }
 
 /* One pass: every page dirty now, each sent once. */
@@ -439,19 +438,24 @@ static int serve_requests(struct pcmig_session *s, struct zero_run *z)
 /*
  * A postcopy batch goes out, after the requests that came first: its
  * pages are no longer dirty, so a request for one of them counts as a
- * duplicate and the page follows right after.
+ * duplicate.  Then the batch may hold a page asked for, which must not
+ * wait for the pace (rule S4): it goes at once, charged to the budget.
  */
 static int pc_flush(struct pcmig_session *s, struct zero_run *z)
 {
+	u64 dups;
 	int err;
 
 	for (;;) {
-		err = tx_flush(s);
+		err = tx_flush(s, PCMIG_FRAMES_YIELD);
 		if (err != -EAGAIN)
 			return err;
+		dups = s->stats.pc_dup_requests;
 		err = serve_requests(s, z);
 		if (err)
 			return err;
+		if (s->stats.pc_dup_requests != dups)
+			return tx_flush(s, PCMIG_FRAMES_NOW);
 	}
 }
 

@@ -286,17 +286,21 @@ static int send_frame(struct pcmig_session *s, u8 section, u8 type,
 /*
  * Frames already laid out in @buf (a precopy pass or a postcopy batch
  * gathers its pages): paced as one, sent with one sendmsg, whole under
- * s->tx_lock.  @yield: -EAGAIN, unsent, when a page request came first;
- * the same frames are to be tried again (already paced for).
+ * s->tx_lock.  PCMIG_FRAMES_YIELD: -EAGAIN, unsent, when a page request
+ * came first; the same frames are to be sent again (charged already).
  */
 int pcmig_send_frames(struct pcmig_session *s, const void *buf, u32 len,
-		      bool yield)
+		      enum pcmig_frames_pace pace)
 {
-	int err;
+	u32 charge = s->rl_yielded ? 0 : len;
+	int err = 0;
 
 	if (pcmig_session_aborted(s))
 		return -EINTR;
-	err = rate_limit(s, s->rl_yielded ? 0 : len, yield);
+	if (pace == PCMIG_FRAMES_NOW)
+		pcmig_rate_charge(s, charge);
+	else
+		err = rate_limit(s, charge, pace == PCMIG_FRAMES_YIELD);
 	s->rl_yielded = err == -EAGAIN;
 	if (err)
 		return err;

@@ -13,8 +13,15 @@ struct pcmig_session;
 void pcmig_stream_setup(struct pcmig_session *s);
 int pcmig_send_frame(struct pcmig_session *s, u8 section, u8 type,
 		     const void *payload, u32 len);
+/* How pcmig_send_frames() paces what it sends (rule S4). */
+enum pcmig_frames_pace {
+	PCMIG_FRAMES_PACED,	/* by the phase's limit */
+	PCMIG_FRAMES_YIELD,	/* ... giving way to a page request */
+	PCMIG_FRAMES_NOW,	/* charged to the limit, not waiting for it */
+};
+
 int pcmig_send_frames(struct pcmig_session *s, const void *buf, u32 len,
-		      bool yield);
+		      enum pcmig_frames_pace pace);
 int pcmig_send_frame_urgent(struct pcmig_session *s, u8 section, u8 type,
 			    const void *payload, u32 len);
 void pcmig_rate_charge(struct pcmig_session *s, u32 len);
