@@ -429,8 +429,13 @@ static int serve_requests(struct pcmig_session *s, struct zero_run *z)
 				pcmig_rate_charge(s, PCMIG_WIRE_FRAME_HDR_LEN +
 						  PCMIG_RAM_PAGE_LEN);
 		}
-		if (!asked)
-			s->stats.pc_dup_requests++;
+		if (asked)
+			continue;
+		s->stats.pc_dup_requests++;
+		/* It may be in the zero run being built: that goes now. */
+		err = flush_zeroes(s, z);
+		if (err)
+			return err;
 	}
 	return 0;
 }
