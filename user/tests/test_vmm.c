@@ -365,6 +365,21 @@ static void bridge_on(struct bridge *b, struct fake *f, uint32_t role,
 	b->pid = f->pid;
 }
 
+/* A destination whose VM was resumed ends as s says; the VMM's log. */
+static void resumed_dest_end(struct bridge *b, const struct pcmig_session *s,
+			     const char *const *replies, char *log, size_t len)
+{
+	struct fake f;
+
+	bridge_on(b, &f, PCMIG_ROLE_DESTINATION, replies);
+	b->outcome = "resumed";
+	quiet(true);
+	bridge_end(b, NULL, s);
+	quiet(false);
+	bridge_close(b);
+	fake_stop(&f, log, len);
+}
+
 static void test_bridge_end(void)
 {
 	struct pcmig_session s = { .id = 3, .role = PCMIG_ROLE_SOURCE };
@@ -457,25 +472,14 @@ static void test_bridge_end(void)
 	       !b.exit_code, "destination failed: quit");
 
 	s.phase = PCMIG_PHASE_COMPLETED;
-	bridge_on(&b, &f, PCMIG_ROLE_DESTINATION,
-		  SCRIPT("ok state running vcpus 1"));
-	b.outcome = "resumed";
-	quiet(true);
-	bridge_end(&b, NULL, &s);
-	quiet(false);
-	bridge_close(&b);
-	fake_stop(&f, log, sizeof(log));
+	resumed_dest_end(&b, &s, SCRIPT("ok state running vcpus 1"), log,
+			 sizeof(log));
 	tap_ok(!strcmp(log, "status\n") && !strcmp(b.outcome, "resumed"),
 	       "destination completed, guest running: left alone");
 
-	bridge_on(&b, &f, PCMIG_ROLE_DESTINATION,
-		  SCRIPT("ok state finished vcpus 1", "ok quitting"));
-	b.outcome = "resumed";
-	quiet(true);
-	bridge_end(&b, NULL, &s);
-	quiet(false);
-	bridge_close(&b);
-	fake_stop(&f, log, sizeof(log));
+	resumed_dest_end(&b, &s,
+			 SCRIPT("ok state finished vcpus 1", "ok quitting"),
+			 log, sizeof(log));
 	tap_ok(!strcmp(log, "status\nquit\n") && !strcmp(b.outcome, "quit") &&
 	       !b.exit_code,
 	       "destination completed, guest finished meanwhile: quit");
@@ -528,15 +532,8 @@ static void dest_failed_in_postcopy(struct bridge *b, uint32_t caps,
 		.has = 1ULL << PCMIG_A_CAPS | 1ULL << PCMIG_A_PHASE |
 		       1ULL << PCMIG_A_GUEST_AT,
 	};
-	struct fake f;
 
-	bridge_on(b, &f, PCMIG_ROLE_DESTINATION, SCRIPT("ok quitting"));
-	b->outcome = "resumed";
-	quiet(true);
-	bridge_end(b, NULL, &s);
-	quiet(false);
-	bridge_close(b);
-	fake_stop(&f, log, len);
+	resumed_dest_end(b, &s, SCRIPT("ok quitting"), log, len);
 }
 
 static void test_bridge_postcopy(void)
