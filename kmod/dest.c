@@ -22,7 +22,7 @@ struct dest_ctx {
 	u8 *payload;		/* PCMIG_WIRE_FRAME_MAX + 1 bytes */
 	const char *why;	/* protocol error, if any */
 	bool local;		/* @why is about this host, not the stream */
-	bool switching;		/* resuming the VM at the postcopy switch */
+	bool switching;		/* asked the VMM to resume at the postcopy switch */
 	char reason[PCMIG_REASON_MAX];
 };
 
@@ -43,7 +43,7 @@ static int send_ack(struct pcmig_session *s, u32 phase)
  */
 static void last_word(struct dest_ctx *c, const char *reason)
 {
-	if (c->switching && c->s->resume_requested)
+	if (c->switching)
 		return;
 	pcmig_send_last_word(c->s, PCMIG_SEC_RETURN, PCMIG_RET_FAIL, reason);
 }

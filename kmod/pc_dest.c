@@ -171,7 +171,7 @@ int pcmig_pc_place_zero(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 	unsigned long b = page, e, end = page + n;
 	int err;
 
-	if (page > sl->npages || n > sl->npages - page)
+	if (!pcmig_vm_run_in_slot(sl, page, n))
 		return -EINVAL;
 	for_each_clear_bitrange_from(b, e, sl->dirty, end) {
 		err = pcmig_uffd_zero(&s->pc.uffd, PC_SCRATCH(s, PC_WORKER_ARG),

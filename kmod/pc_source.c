@@ -95,12 +95,11 @@ static int read_frame(struct pcmig_session *s, u8 *payload)
 				     &pc->rx_why);
 	if (err)
 		return err;
+	pcmig_session_returned(s, act, arg);
 	switch (act) {
 	case PCMIG_RX_ACK:
-		if (arg == PCMIG_PHASE_POSTCOPY) {
-			pcmig_session_guest_at(s, PCMIG_GUEST_THERE);
+		if (arg == PCMIG_PHASE_POSTCOPY)
 			WRITE_ONCE(pc->acked, true);
-		}
 		return 0;
 	case PCMIG_RX_PAGE_REQ:
 		return queue_request(s, arg, pcmig_wire_ram_run_pages(payload));
@@ -110,7 +109,6 @@ static int read_frame(struct pcmig_session *s, u8 *payload)
 	case PCMIG_RX_PEER_FAILED:
 		payload[f.length] = '\0';
 		strscpy(pc->peer_reason, payload, sizeof(pc->peer_reason));
-		pcmig_session_peer_failed(s);
 		WRITE_ONCE(pc->peer_failed, true);
 		return 1;
 	default:

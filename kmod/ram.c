@@ -629,7 +629,7 @@ static int zero_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 	unsigned long b = page, e, end = page + n;
 	int err;
 
-	if (page > sl->npages || n > sl->npages - page)
+	if (!pcmig_vm_run_in_slot(sl, page, n))
 		return -EINVAL;
 	for_each_set_bitrange_from(b, e, sl->dirty, end) {
 		err = pcmig_vm_zero_pages(&s->vm, sl, b, e - b);
@@ -653,7 +653,7 @@ static int zero_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 static int stale_run(struct pcmig_session *s, struct pcmig_vm_slot *sl,
 		     u64 page, u64 n, const char **why)
 {
-	if (page > sl->npages || n > sl->npages - page) {
+	if (!pcmig_vm_run_in_slot(sl, page, n)) {
 		*why = "discard run outside the VM's memory";
 		return -EINVAL;
 	}

@@ -20,9 +20,9 @@ struct pcmig_ram_state {
 	bool probed;		/* source: the bandwidth was measured */
 	bool cut_short;		/* source: a pass ended early for postcopy */
 	u8 *frame;		/* one RAM_PAGE payload */
-	u8 *tx;			/* source: frames of a pass, sent together */
+	u8 *tx;			/* source: frames sent together (ram.c) */
 	u32 tx_len;		/* ... bytes gathered */
-	bool batching;		/* ... in a pass (not in postcopy) */
+	bool batching;		/* ... in a pass or a postcopy batch */
 	ktime_t harvested;	/* source: start of the dirty-rate window */
 	u64 rate_pages;		/* source: pages dirtied in that window */
 	int err;		/* source: a harvest failed ... */

@@ -364,14 +364,21 @@ void pcmig_session_guest_at(struct pcmig_session *s, u32 at)
 }
 
 /*
- * Source: the destination reported a failure.  Before it acknowledged
- * the postcopy switch, that means it never resumed the guest: a
- * destination that asked its VMM to resume says nothing more (dest.c).
+ * Source: what a return-path frame (@act, @arg) says of where the guest
+ * runs.  RET_ACK(postcopy): the destination resumed it.  RET_FAIL before
+ * that: it never did, as a destination that asked its VMM to resume
+ * says nothing more (dest.c).
  */
-void pcmig_session_peer_failed(struct pcmig_session *s)
+void pcmig_session_returned(struct pcmig_session *s, enum pcmig_rx_act act,
+			    u64 arg)
 {
+	if (!pcmig_vm_attached(&s->vm))
+		return;
 	mutex_lock(&s->lock);
-	if (s->guest_at == PCMIG_GUEST_MAYBE_THERE)
+	if (act == PCMIG_RX_ACK && arg == PCMIG_PHASE_POSTCOPY)
+		s->guest_at = PCMIG_GUEST_THERE;
+	else if (act == PCMIG_RX_PEER_FAILED &&
+		 s->guest_at == PCMIG_GUEST_MAYBE_THERE)
 		s->guest_at = PCMIG_GUEST_HERE;
 	mutex_unlock(&s->lock);
 }

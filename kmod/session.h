@@ -126,7 +126,8 @@ int pcmig_dest_main(void *data);
 /* Called by the worker; take @s->lock themselves. */
 void pcmig_session_set_phase(struct pcmig_session *s, u32 phase);
 void pcmig_session_guest_at(struct pcmig_session *s, u32 at);
-void pcmig_session_peer_failed(struct pcmig_session *s);
+void pcmig_session_returned(struct pcmig_session *s, enum pcmig_rx_act act,
+			    u64 arg);
 void pcmig_session_end(struct pcmig_session *s, u32 phase, const char *fmt,
 		       ...) __printf(3, 4);
 void pcmig_session_complete(struct pcmig_session *s);

@@ -205,15 +205,12 @@ static bool peer_reason(struct pcmig_session *s, struct pcmig_rx *rx,
 	       !pcmig_rx_frame_hdr(rx, hdr, &f, &why) &&
 	       !pcmig_recv_last_word(s, payload, f.length) &&
 	       !pcmig_rx_frame(rx, &f, payload, &act, &arg, &why)) {
+		pcmig_session_returned(s, act, arg);
 		if (act == PCMIG_RX_PEER_FAILED) {
 			payload[f.length] = '\0';
 			strscpy(reason, payload, len);
-			pcmig_session_peer_failed(s);
 			return true;
 		}
-		if (act == PCMIG_RX_ACK && arg == PCMIG_PHASE_POSTCOPY &&
-		    pcmig_vm_attached(&s->vm))
-			pcmig_session_guest_at(s, PCMIG_GUEST_THERE);
 		if (act == PCMIG_RX_COMPLETE)
 			break;
 	}
@@ -329,17 +326,14 @@ static int wait_return_path(struct pcmig_session *s, struct pcmig_rx *rx,
 					  "bad return path: %s", why);
 			return err;
 		}
+		pcmig_session_returned(s, act, arg);
 		if (act == PCMIG_RX_PEER_FAILED) {
 			payload[f.length] = '\0';
-			pcmig_session_peer_failed(s);
 			pcmig_session_end(s, PCMIG_PHASE_FAILED,
 					  "destination failed: %s%s", payload,
 					  moved_note(s));
 			return -EPROTO;
 		}
-		if (act == PCMIG_RX_ACK && arg == PCMIG_PHASE_POSTCOPY &&
-		    pcmig_vm_attached(&s->vm))
-			pcmig_session_guest_at(s, PCMIG_GUEST_THERE);
 		if (act == PCMIG_RX_COMPLETE)
 			return 0;
 		if (act == PCMIG_RX_LAYOUT_OK && layout)

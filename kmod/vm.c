@@ -421,7 +421,7 @@ int pcmig_vm_zero_pages(struct pcmig_vm *vm, const struct pcmig_vm_slot *sl,
 {
 	u64 chunk;
 
-	if (page > sl->npages || n > sl->npages - page)
+	if (!pcmig_vm_run_in_slot(sl, page, n))
 		return -EINVAL;
 	/* A run may span gigabytes: clear it a piece at a time. */
 	for (; n; n -= chunk, page += chunk) {

@@ -59,6 +59,13 @@ static inline bool pcmig_vm_attached(const struct pcmig_vm *vm)
 	return vm->kvm;
 }
 
+/* Pages [@page, @page + @n) lie in @sl (without overflow). */
+static inline bool pcmig_vm_run_in_slot(const struct pcmig_vm_slot *sl,
+					u64 page, u64 n)
+{
+	return page <= sl->npages && n <= sl->npages - page;
+}
+
 /* Worker: enter / leave the VMM's mm (pcmig_vm_enter() may fail). */
 int pcmig_vm_enter(struct pcmig_vm *vm, const char **why);
 void pcmig_vm_leave(struct pcmig_vm *vm);

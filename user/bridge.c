@@ -286,11 +286,12 @@ static void source_end(struct bridge *b, struct pcnl *req,
  */
 static void dest_completed(struct bridge *b)
 {
+	static const char finished[] = "ok state finished ";
 	char err[512];
 
 	if (vmm_command(&b->vmm, "status", VMM_SHORT_TIMEOUT_MS, err,
 			sizeof(err)) != VMM_REPLY_OK ||
-	    strncmp(b->vmm.reply, "ok state finished", 17))
+	    strncmp(b->vmm.reply, finished, sizeof(finished) - 1))
 		return;
 	if (quit(b, "the guest has finished"))
 		info("destination VMM told to quit: the guest finished during the migration");

@@ -208,6 +208,7 @@ TEST_F(nl, bad_attributes_rejected_with_message)
 		  PCMIG_DOWNTIME_LIMIT_MAX + 1, 4 },
 		{ "attribute the op does not take", PCMIG_A_SOCK_FD, 3, 4 },
 		{ "session id chosen by the caller", PCMIG_A_SESSION_ID, 5, 4 },
+		{ "reply-only attribute (guest-at)", PCMIG_A_GUEST_AT, 1, 4 },
 		{ "u64 given as u32", PCMIG_A_MAX_BANDWIDTH, 5, 4 },
 		{ "unknown attribute type", PCMIG_A_MAX + 1, 1, 4 },
 	};
